@@ -1,0 +1,218 @@
+"""Weight packs: a folder with ``manifest.json`` and safetensors tensor files.
+
+A pack is everything needed to run a model honestly: the architecture, the
+preprocessing (input size, normalisation, lung masking), the decision threshold, what it
+was trained on, its metrics and a sha256 per tensor file. Loading verifies all of it, so a
+corrupt or mismatched pack fails with a clear :class:`~rds_core.errors.WeightPackError`
+instead of producing silent nonsense. Preprocessing is read from here, never hard-coded in
+callers (timm's habit: the config travels with the weights).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rds_core.errors import WeightPackError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Preprocessing",
+    "Architecture",
+    "Manifest",
+    "default_weights_dir",
+    "resolve_pack_dir",
+    "read_manifest",
+    "write_manifest",
+    "sha256_file",
+    "verify_files",
+]
+
+FORMAT_VERSION = 1
+TASKS = ("segmentation", "classification")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a film becomes the model's input tensor.
+
+    Attributes:
+        size: square input side in pixels; the film is letterboxed (padded to a square
+            with zeros, aspect kept) then resized to ``size`` x ``size``.
+        mean, std: normalisation applied to the [0, 1] grey image.
+        lung_masked: classification only - multiply by the lung mask and crop to the
+            lungs' bounding box before letterboxing (the source paper: 0.746 -> 0.785).
+        crop_margin: margin around the lung box, as a fraction of the box size.
+    """
+
+    size: int
+    mean: float = 0.5
+    std: float = 0.25
+    lung_masked: bool = False
+    crop_margin: float = 0.05
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Which network to build.
+
+    Attributes:
+        library: ``"timm"`` (classifier) or ``"smp"`` (segmentation).
+        name: timm model name, or smp architecture name (e.g. ``"Unet"``).
+        encoder: smp encoder name (e.g. ``"tu-mobilenetv3_large_100"``); None for timm.
+        kwargs: extra constructor arguments (e.g. ``decoder_channels``).
+    """
+
+    library: str
+    name: str
+    encoder: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The parsed ``manifest.json`` of a pack. See ``weights/README.md`` for each field."""
+
+    name: str
+    version: str
+    task: str
+    class_names: tuple[str, ...]
+    architecture: Architecture
+    preprocessing: Preprocessing
+    files: dict[str, str]  # tensor file name -> sha256
+    threshold: float = 0.5
+    threshold_rule: str = ""
+    training_data: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    postprocessing: dict[str, Any] = field(default_factory=dict)
+    notice: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def positive_class(self) -> str:
+        """The class whose probability the models output (the last class name)."""
+        return self.class_names[-1]
+
+    @property
+    def tensor_files(self) -> list[str]:
+        return sorted(self.files)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["class_names"] = list(self.class_names)
+        return data
+
+
+def default_weights_dir() -> Path:
+    """``$RDS_WEIGHTS_DIR`` if set, else the repository's ``weights/`` folder."""
+    env = os.environ.get("RDS_WEIGHTS_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "weights"
+
+
+def resolve_pack_dir(pack: str | os.PathLike[str]) -> Path:
+    """Turn a pack name (``"rds-demo"``) or a folder path into the pack's folder."""
+    candidate = Path(pack)
+    if candidate.is_dir():
+        return candidate
+    named = default_weights_dir() / str(pack)
+    if named.is_dir():
+        return named
+    raise WeightPackError(
+        f"Weight pack '{pack}' was not found (looked in {default_weights_dir()}); "
+        "check the name or train a pack with `python -m rds_core.train`."
+    )
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _require(data: dict[str, Any], key: str, where: str) -> Any:
+    if key not in data:
+        raise WeightPackError(f"The manifest of pack '{where}' has no '{key}' field; the pack is incomplete.")
+    return data[key]
+
+
+def read_manifest(pack_dir: Path) -> Manifest:
+    """Parse and validate ``manifest.json`` (structure only; see :func:`verify_files`)."""
+    path = pack_dir / "manifest.json"
+    label = pack_dir.name
+    if not path.is_file():
+        raise WeightPackError(f"Weight pack '{label}' has no manifest.json; it is not a weight pack.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WeightPackError(f"The manifest of pack '{label}' is not valid JSON ({exc}).") from exc
+    if not isinstance(data, dict):
+        raise WeightPackError(f"The manifest of pack '{label}' must be a JSON object.")
+    version = data.get("format_version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise WeightPackError(
+            f"Pack '{label}' uses manifest format {version}, this code reads format {FORMAT_VERSION}."
+        )
+    task = _require(data, "task", label)
+    if task not in TASKS:
+        raise WeightPackError(f"Pack '{label}' has task '{task}'; expected one of {', '.join(TASKS)}.")
+    files = _require(data, "files", label)
+    if not isinstance(files, dict) or not files:
+        raise WeightPackError(f"Pack '{label}' lists no tensor files.")
+    try:
+        manifest = Manifest(
+            name=str(_require(data, "name", label)),
+            version=str(_require(data, "version", label)),
+            task=task,
+            class_names=tuple(_require(data, "class_names", label)),
+            architecture=Architecture(**_require(data, "architecture", label)),
+            preprocessing=Preprocessing(**_require(data, "preprocessing", label)),
+            files={str(k): str(v) for k, v in files.items()},
+            threshold=float(data.get("threshold", 0.5)),
+            threshold_rule=str(data.get("threshold_rule", "")),
+            training_data=str(data.get("training_data", "")),
+            metrics=dict(data.get("metrics", {})),
+            postprocessing=dict(data.get("postprocessing", {})),
+            notice=str(data.get("notice", "")),
+            extra=dict(data.get("extra", {})),
+        )
+    except TypeError as exc:
+        raise WeightPackError(f"The manifest of pack '{label}' has an unexpected field: {exc}.") from exc
+    if not 0.0 < manifest.threshold < 1.0:
+        raise WeightPackError(f"Pack '{label}' has threshold {manifest.threshold}; it must lie strictly between 0 and 1.")
+    if len(manifest.class_names) < 2:
+        raise WeightPackError(f"Pack '{label}' must name at least two classes.")
+    return manifest
+
+
+def write_manifest(pack_dir: Path, manifest: Manifest) -> Path:
+    """Write ``manifest.json`` (pretty, stable key order) and return its path."""
+    pack_dir.mkdir(parents=True, exist_ok=True)
+    path = pack_dir / "manifest.json"
+    path.write_text(json.dumps(manifest.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def verify_files(pack_dir: Path, manifest: Manifest) -> None:
+    """Check that every tensor file exists and matches its sha256."""
+    for name, expected in manifest.files.items():
+        if Path(name).name != name:
+            raise WeightPackError(f"Pack '{manifest.name}' names a file outside its folder: '{name}'.")
+        path = pack_dir / name
+        if not path.is_file():
+            raise WeightPackError(f"Pack '{manifest.name}' is missing its tensor file '{name}'.")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise WeightPackError(
+                f"Tensor file '{name}' of pack '{manifest.name}' is corrupt or was replaced "
+                f"(sha256 {actual[:12]}... does not match the manifest's {expected[:12]}...)."
+            )

@@ -1,0 +1,202 @@
+"""``analyze(radiograph) -> Analysis``: everything a page or the CLI shows, in one call.
+
+Stages: segment the lungs (U-Net pack) -> lung-masked crop -> five fold classifiers in
+one pass -> fused class activation maps. Models are loaded once per (pack, seg pack,
+device) and reused; the app wraps :func:`load_models` in ``st.cache_resource``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rds_core.classification import FoldEnsemble
+from rds_core.device import resolve_device
+from rds_core.explain import CamSet, build_cam_set, resize_mask
+from rds_core.geometry import resize
+from rds_core.imaging.radiograph import Radiograph
+from rds_core.models.packs import Manifest
+from rds_core.segmentation import LungSegmenter
+
+__all__ = [
+    "DEFAULT_PACK",
+    "DEFAULT_SEG_PACK",
+    "DISPLAY_MAX_SIDE",
+    "Models",
+    "PackInfo",
+    "Analysis",
+    "load_models",
+    "analyze",
+]
+
+DEFAULT_PACK = "rds-demo"
+DEFAULT_SEG_PACK = "lung-seg"
+DISPLAY_MAX_SIDE = 768
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    """What a page must say about the weights behind a result."""
+
+    name: str
+    version: str
+    training_data: str
+    notice: str
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> "PackInfo":
+        return cls(manifest.name, manifest.version, manifest.training_data, manifest.notice)
+
+
+@dataclass
+class Models:
+    """The loaded packs for one device."""
+
+    segmenter: LungSegmenter
+    classifier: FoldEnsemble
+    device: torch.device
+
+
+@dataclass
+class Analysis:
+    """The result of :func:`analyze`: one film, its lungs, the fold ensemble and its maps.
+
+    Maps for display (``display``, ``lung_mask_display`` and every map in ``cams``) share
+    one resolution whose long side is at most ``DISPLAY_MAX_SIDE``; ``lung_mask`` is at the
+    film's original resolution.
+    """
+
+    radiograph: Radiograph
+    display: np.ndarray
+    lung_mask: np.ndarray
+    lung_mask_display: np.ndarray
+    lung_area_fraction: float
+    lungs_found: bool
+    fold_probabilities: list[float]
+    probability: float
+    spread: float
+    threshold: float
+    label: str
+    class_names: tuple[str, ...]
+    cams: CamSet | None
+    timings_ms: dict[str, float]
+    device: str
+    pack: PackInfo
+    seg_pack: PackInfo
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def positive(self) -> bool:
+        """True when the ensemble probability reaches the pack's threshold."""
+        return self.probability >= self.threshold
+
+    def summary(self) -> dict[str, object]:
+        """The JSON-ready record written by the CLI."""
+        return {
+            "source": self.radiograph.source,
+            "fold_probabilities": [round(p, 6) for p in self.fold_probabilities],
+            "probability": round(self.probability, 6),
+            "spread": round(self.spread, 6),
+            "label": self.label,
+            "threshold": self.threshold,
+            "lungs_found": self.lungs_found,
+            "lung_area_fraction": round(self.lung_area_fraction, 6),
+            "cam_in_lung": None if self.cams is None else {
+                "folds": [round(x, 6) for x in self.cams.in_lung_folds], "fused": round(self.cams.in_lung_fused, 6)},
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "device": self.device,
+            "pack": {"name": self.pack.name, "version": self.pack.version},
+            "seg_pack": {"name": self.seg_pack.name, "version": self.seg_pack.version},
+            "warnings": list(self.warnings),
+        }
+
+
+@functools.lru_cache(maxsize=4)
+def load_models(pack: str | Path = DEFAULT_PACK, seg_pack: str | Path = DEFAULT_SEG_PACK, device: str = "auto") -> Models:
+    """Load and verify both packs once per (pack, seg pack, device)."""
+    resolved = resolve_device(device)
+    return Models(LungSegmenter(seg_pack, resolved), FoldEnsemble(pack, resolved), resolved)
+
+
+def display_shape(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> tuple[int, int]:
+    """Size of the display copy: the film scaled down so its long side is at most ``max_side``."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def analyze(radiograph: Radiograph, models: Models | None = None, *, with_cam: bool = True) -> Analysis:
+    """Segment, classify and explain one film.
+
+    Args:
+        radiograph: a loaded film (see :func:`rds_core.imaging.load_radiograph`).
+        models: loaded packs; default packs on the best device when omitted.
+        with_cam: compute the class activation maps (the CLI's ``--no-cam`` skips them).
+
+    Example:
+        >>> from rds_core.imaging import load_radiograph
+        >>> result = analyze(load_radiograph("samples/kermany_normal_01.png"))  # doctest: +SKIP
+        >>> round(result.probability, 2), result.label  # doctest: +SKIP
+    """
+    models = models or load_models()
+    timings: dict[str, float] = {}
+    started = tick = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal tick
+        now = time.perf_counter()
+        timings[stage] = (now - tick) * 1000.0
+        tick = now
+
+    pixels = radiograph.pixels
+    seg = models.segmenter.segment(pixels)
+    lap("segmentation")
+
+    model_input = models.classifier.prepare(pixels, seg.mask if seg.lungs_found else None)
+    outputs = models.classifier.predict(model_input, with_cam=with_cam)
+    lap("classification")
+
+    shape = display_shape(*pixels.shape)
+    display = resize(pixels, *shape)
+    mask_display = resize_mask(seg.mask, shape)
+    cams = None
+    if with_cam:
+        raw = outputs.cams
+        if raw is None:  # networks whose head is not pooling + linear: real Grad-CAM
+            from rds_core.explain import gradcam_maps
+
+            raw = gradcam_maps(models.classifier.networks, model_input.tensor.to(models.device))
+        cams = build_cam_set(raw, model_input, shape, mask_display)
+        lap("explanation")
+    timings["total"] = (time.perf_counter() - started) * 1000.0
+
+    manifest = models.classifier.manifest
+    probabilities = outputs.probabilities.astype(float)
+    probability = float(probabilities.mean())
+    warnings = list(radiograph.warnings) + list(seg.warnings)
+    if not seg.lungs_found:
+        warnings.append("The classifier saw the whole film because no lungs were found; its score means little.")
+    return Analysis(
+        radiograph=radiograph,
+        display=display,
+        lung_mask=seg.mask,
+        lung_mask_display=mask_display,
+        lung_area_fraction=seg.area_fraction,
+        lungs_found=seg.lungs_found,
+        fold_probabilities=[float(p) for p in probabilities],
+        probability=probability,
+        spread=float(probabilities.std()),
+        threshold=manifest.threshold,
+        label=manifest.class_names[-1] if probability >= manifest.threshold else manifest.class_names[0],
+        class_names=manifest.class_names,
+        cams=cams,
+        timings_ms=timings,
+        device=str(models.device),
+        pack=PackInfo.of(manifest),
+        seg_pack=PackInfo.of(models.segmenter.manifest),
+        warnings=warnings,
+    )

@@ -1,0 +1,138 @@
+"""Lung segmentation: U-Net probability -> clean two-lung mask at the film's resolution.
+
+Post-processing follows the source work, which gained from median filtering and from
+rotation handling (MIoU 0.834 -> 0.847 -> 0.913): threshold, median filter, keep the two
+largest lung components, fill holes. Neonatal films are often rotated by 90/180/270
+degrees; the shipped U-Net is trained with those rotations and can additionally average
+its prediction over the four rotations (``tta_rotations`` in the pack manifest), which
+makes the mask exactly rotation-equivariant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from rds_core.geometry import Letterbox, letterbox
+from rds_core.models.builders import build_network, load_state
+from rds_core.models.packs import Manifest, read_manifest, resolve_pack_dir, verify_files
+from rds_core.errors import WeightPackError
+
+__all__ = ["PostProcessing", "LungSegmentation", "LungSegmenter", "postprocess", "smooth_square", "NO_LUNGS_WARNING"]
+
+NO_LUNGS_WARNING = "No plausible lungs found - is this a chest X-ray?"
+
+
+@dataclass(frozen=True)
+class PostProcessing:
+    """Post-processing settings, chosen on validation and stored in the pack manifest."""
+
+    threshold: float = 0.5
+    median: int = 5  # median filter kernel in model pixels (odd; 0/1 = off)
+    keep_components: int = 2
+    min_component_fraction: float = 0.15  # of the largest component, to count as a lung
+    fill_holes: bool = True
+    tta_rotations: tuple[int, ...] = (0,)
+    min_area_fraction: float = 0.04  # lungs found only if the mask covers this much ...
+    max_area_fraction: float = 0.75  # ... and no more than this of the film
+    min_confidence: float = 0.75  # mean probability inside the mask
+
+    @classmethod
+    def from_manifest(cls, manifest: Manifest) -> "PostProcessing":
+        options = dict(manifest.postprocessing)
+        if "tta_rotations" in options:
+            options["tta_rotations"] = tuple(int(r) for r in options["tta_rotations"])
+        try:
+            return cls(**options)
+        except TypeError as exc:
+            raise WeightPackError(f"Pack '{manifest.name}' has unknown post-processing options ({exc}).") from exc
+
+
+@dataclass
+class LungSegmentation:
+    """Lung mask at the film's own resolution, plus the numbers a page shows."""
+
+    mask: np.ndarray  # bool (height, width)
+    area_fraction: float
+    lungs_found: bool
+    n_components: int
+    confidence: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def smooth_square(prob: np.ndarray, options: PostProcessing) -> np.ndarray:
+    """Median-filter the model-space probability (kernel in model pixels, so it means the
+    same for a 512 px and a 3000 px film)."""
+    if options.median and options.median > 1:
+        return ndimage.median_filter(prob, size=options.median, mode="nearest")
+    return prob
+
+
+def postprocess(prob: np.ndarray, options: PostProcessing) -> np.ndarray:
+    """Threshold, keep the largest lung components and fill holes (at film resolution)."""
+    mask = prob >= options.threshold
+    labels, count = ndimage.label(mask)
+    if count > 0:
+        sizes = ndimage.sum_labels(mask, labels, index=np.arange(1, count + 1))
+        order = np.argsort(sizes)[::-1][: options.keep_components]
+        keep = [i + 1 for i in order if sizes[i] >= options.min_component_fraction * sizes[order[0]]]
+        mask = np.isin(labels, keep)
+    if options.fill_holes:
+        mask = ndimage.binary_fill_holes(mask)
+    return mask
+
+
+class LungSegmenter:
+    """A loaded, verified segmentation pack ready for inference (load once, reuse)."""
+
+    def __init__(self, pack: str | Path, device: torch.device | str = "cpu") -> None:
+        self.pack_dir = resolve_pack_dir(pack)
+        self.manifest = read_manifest(self.pack_dir)
+        if self.manifest.task != "segmentation":
+            raise WeightPackError(f"Pack '{self.manifest.name}' is a {self.manifest.task} pack, not a segmentation pack.")
+        verify_files(self.pack_dir, self.manifest)
+        self.options = PostProcessing.from_manifest(self.manifest)
+        self.device = torch.device(device)
+        network = build_network(self.manifest.architecture)
+        self.network = load_state(network, self.pack_dir / self.manifest.tensor_files[0], self.manifest.name)
+        self.network.to(self.device).to(memory_format=torch.channels_last)
+
+    def model_input(self, pixels: np.ndarray) -> tuple[torch.Tensor, Letterbox]:
+        """Letterbox and normalise a film into a (1, 1, size, size) tensor."""
+        pre = self.manifest.preprocessing
+        square, box = letterbox(pixels, pre.size)
+        tensor = torch.from_numpy((square - pre.mean) / pre.std)[None, None]
+        return tensor, box
+
+    @torch.no_grad()
+    def probability_square(self, tensor: torch.Tensor) -> np.ndarray:
+        """Lung probability in model space, averaged over the configured rotations."""
+        rotations = self.options.tta_rotations
+        batch = torch.cat([torch.rot90(tensor, k=r // 90, dims=(2, 3)) for r in rotations])
+        batch = batch.to(self.device).contiguous(memory_format=torch.channels_last)
+        probs = torch.sigmoid(self.network(batch).float())
+        # Rotate each prediction back before averaging, so the result is equivariant.
+        back = [torch.rot90(probs[i : i + 1], k=-(r // 90), dims=(2, 3)) for i, r in enumerate(rotations)]
+        return torch.cat(back).mean(0)[0].cpu().numpy()
+
+    def segment(self, pixels: np.ndarray) -> LungSegmentation:
+        """Segment the lungs of a [0, 1] film; the mask comes back at the film's size."""
+        tensor, box = self.model_input(pixels)
+        square_prob = self.probability_square(tensor)
+        prob = box.to_source(smooth_square(square_prob, self.options))
+        mask = postprocess(prob, self.options)
+        area = float(mask.mean())
+        confidence = float(prob[mask].mean()) if mask.any() else 0.0
+        n_components = int(ndimage.label(mask)[1])
+        lungs_found = (
+            self.options.min_area_fraction <= area <= self.options.max_area_fraction
+            and confidence >= self.options.min_confidence
+        )
+        warnings = [] if lungs_found else [NO_LUNGS_WARNING]
+        if lungs_found and n_components == 1:
+            warnings.append("Only one lung region was found; the film may be cropped or one lung opaque.")
+        return LungSegmentation(mask, area, lungs_found, n_components, confidence, warnings)
