@@ -57,14 +57,23 @@ class FoldOutputs:
     cams: np.ndarray | None  # (folds, h, w) raw class activation maps at feature resolution
 
 
-def has_cam_head(network: nn.Module) -> bool:
-    """True if the head is global average pooling + one linear layer (CAM == Grad-CAM)."""
-    pool = getattr(network, "global_pool", None)
+@torch.no_grad()
+def has_cam_head(network: nn.Module, size: int = 64) -> bool:
+    """True if ``forward_head`` is global average pooling + one linear layer (CAM == Grad-CAM).
+
+    Checked numerically rather than by module names: timm families differ (EfficientNet's
+    ``conv_head`` sits before the pooling, MobileNetV3's after it).
+    """
     classifier = network.get_classifier() if hasattr(network, "get_classifier") else None
-    pool_type = getattr(pool, "pool_type", None)
-    extra_head = any(getattr(network, name, None) is not None and not isinstance(getattr(network, name), nn.Identity)
-                     for name in ("conv_head", "head_hidden_size_layer", "pre_logits"))
-    return isinstance(classifier, nn.Linear) and pool_type == "avg" and not extra_head
+    if not isinstance(classifier, nn.Linear) or not hasattr(network, "forward_features"):
+        return False
+    generator = torch.Generator().manual_seed(0)
+    probe = torch.randn(1, 1, size, size, generator=generator).to(classifier.weight.device)
+    features = network.forward_features(probe)
+    if features.ndim != 4:
+        return False
+    expected = classifier(features.mean(dim=(2, 3)))
+    return bool(torch.allclose(network.forward_head(features), expected, rtol=1e-4, atol=1e-5))
 
 
 def prepare_input(pixels: np.ndarray, lung_mask: np.ndarray | None, manifest: Manifest) -> ModelInput:
@@ -96,7 +105,7 @@ class FoldEnsemble:
         for name in self.manifest.tensor_files:
             network = load_state(build_network(self.manifest.architecture), self.pack_dir / name, self.manifest.name)
             self.networks.append(network.to(self.device).to(memory_format=torch.channels_last))
-        self.cam_from_features = all(has_cam_head(n) for n in self.networks)
+        self.cam_from_features = all(has_cam_head(n.eval()) for n in self.networks)
 
     @property
     def n_folds(self) -> int:

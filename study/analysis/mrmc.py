@@ -1,0 +1,582 @@
+"""Obuchowski-Rockette (OR) MRMC analysis of the AUC difference between two modalities.
+
+Method (the one the Iowa OR-DBM MRMC program, RJafroc and MRMCaov use with jackknife
+covariances and empirical AUCs):
+
+1. Empirical AUC per (modality, reader) (`study.analysis.auc`).
+2. Jackknife covariance of the ``t * r`` AUCs over cases: leave one case out (diseased or
+   not), ``cov = (K - 1) / K * sum_k (A_k - mean)(A_k - mean)'`` over the ``K`` cases.
+   Averaging its entries gives ``Var`` (error variance, the diagonal), ``Cov1`` (same reader,
+   different modality), ``Cov2`` (same modality, different readers), ``Cov3`` (different
+   modality and reader).
+3. Modality x reader ANOVA of the AUCs: ``MS(T)``, ``MS(R)``, ``MS(T*R)``.
+4. Tests of the difference (modality 1 - modality 2, in the order given), ``t = 2`` modalities,
+   ``r`` readers:
+
+   - RRRC (random readers and cases): error term ``MS(T*R) + r * max(Cov2 - Cov3, 0)``,
+     ``F = MS(T) / error``, Hillis (2007) denominator df
+     ``error^2 / (MS(T*R)^2 / ((t - 1)(r - 1)))``, ``SE = sqrt(2 / r * error)``, t-interval.
+   - FRRC (fixed readers, random cases): ``X2 = (t - 1) MS(T) / (Var - Cov1 + (r - 1)
+     max(Cov2 - Cov3, 0))`` on ``t - 1`` df, ``SE = sqrt(2 / r * that denominator)``, normal
+     interval; plus one z-test per reader with ``SE = sqrt(Var_1j + Var_2j - 2 Cov_j)``.
+   - RRFC (random readers, fixed cases): ``F = MS(T) / MS(T*R)`` on ``(1, (t - 1)(r - 1))`` df,
+     ``SE = sqrt(2 / r * MS(T*R))``, t-interval.
+   - Single-modality AUC intervals for each analysis (RRRC: ``SE = sqrt((MS(R)_i + r
+     max(Cov2_i, 0)) / r)`` with Satterthwaite df ``(MS(R)_i + r max(Cov2_i, 0))^2 /
+     (MS(R)_i^2 / (r - 1))``; FRRC: ``SE = sqrt((Var_i + (r - 1) max(Cov2_i, 0)) / r)``,
+     normal; RRFC: ``SE = sqrt(MS(R)_i / r)`` on ``r - 1`` df).
+
+The variance components reported (``Var(R) = (MS(R) - MS(T*R)) / t - Cov1 + Cov3``,
+``Var(T*R) = MS(T*R) - Var + Cov1 + Cov2 - Cov3``) are the unclamped moment estimates, as
+the OR-DBM MRMC output prints them; the ``max(., 0)`` clamps act only on the tests.
+
+Validated in ``tests/test_mrmc.py`` against the published OR-DBM MRMC 2.51 and RJafroc
+results on the Van Dyke et al. (1993) data.
+
+References:
+    Obuchowski NA, Rockette HE (1995). Hypothesis testing of diagnostic accuracy for multiple
+    readers and multiple tests: an ANOVA approach with dependent observations. Commun Stat
+    Simul Comput 24:285-308.
+    Hillis SL (2007). A comparison of denominator degrees of freedom methods for multiple
+    observer ROC analysis. Stat Med 26:596-619.
+    Hillis SL, Berbaum KS, Metz CE (2008). Recent developments in the Dorfman-Berbaum-Metz
+    procedure for multireader ROC study analysis. Acad Radiol 15:647-661.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from study.analysis.auc import empirical_auc, jackknife_aucs
+from study.analysis.table import DEFAULT_SCALE, MrmcData, mrmc_data
+
+__all__ = [
+    "MeanSquares",
+    "VarianceComponents",
+    "DifferenceTest",
+    "ModalityEstimate",
+    "ReaderDifference",
+    "OrAnalysis",
+    "MrmcResult",
+    "jackknife_covariance",
+    "or_analysis",
+    "mrmc",
+]
+
+
+@dataclass(frozen=True)
+class MeanSquares:
+    """Modality x reader ANOVA of the AUCs.
+
+    Attributes:
+        ms_t: mean square of modalities (df ``t - 1``).
+        ms_r: mean square of readers (df ``r - 1``).
+        ms_tr: mean square of the interaction (df ``(t - 1)(r - 1)``).
+        df_t, df_r, df_tr: their degrees of freedom.
+        ms_r_by_modality: reader mean square within each modality (df ``r - 1``).
+    """
+
+    ms_t: float
+    ms_r: float
+    ms_tr: float
+    df_t: int
+    df_r: int
+    df_tr: int
+    ms_r_by_modality: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class VarianceComponents:
+    """OR variance components and jackknife covariances of the AUCs.
+
+    Attributes:
+        var_r: reader variance ``Var(R)``.
+        var_tr: modality x reader variance ``Var(T*R)``.
+        var_error: mean jackknife variance of an AUC ``Var(error)``.
+        cov1: same reader, different modality.
+        cov2: same modality, different readers.
+        cov3: different modality, different readers.
+    """
+
+    var_r: float
+    var_tr: float
+    var_error: float
+    cov1: float
+    cov2: float
+    cov3: float
+
+    @property
+    def corr1(self) -> float:
+        """``Cov1 / Var(error)``."""
+        return self.cov1 / self.var_error
+
+    @property
+    def corr2(self) -> float:
+        """``Cov2 / Var(error)``."""
+        return self.cov2 / self.var_error
+
+    @property
+    def corr3(self) -> float:
+        """``Cov3 / Var(error)``."""
+        return self.cov3 / self.var_error
+
+
+@dataclass(frozen=True)
+class DifferenceTest:
+    """Test of the mean AUC difference (first minus second modality) under one analysis.
+
+    Attributes:
+        analysis: ``"RRRC"``, ``"FRRC"`` or ``"RRFC"``.
+        estimate: mean AUC difference.
+        se: its standard error.
+        ci_low, ci_high: the ``1 - alpha`` confidence interval.
+        statistic: F (RRRC, RRFC) or chi-square (FRRC).
+        statistic_name: ``"F"`` or ``"chi2"``.
+        ndf: numerator df of F, or the df of the chi-square.
+        df: the df printed with the statistic: denominator df of F (Hillis ddf for RRRC,
+            ``(t - 1)(r - 1)`` for RRFC), or the chi-square df for FRRC (whose interval uses the
+            normal distribution).
+        t: ``estimate / se`` (a t statistic for RRRC and RRFC, z for FRRC).
+        p: p-value (two-sided for the difference; identical to the F / chi-square p).
+        error_term: the denominator of the statistic.
+    """
+
+    analysis: str
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    statistic: float
+    statistic_name: str
+    ndf: float
+    df: float
+    t: float
+    p: float
+    error_term: float
+
+
+@dataclass(frozen=True)
+class ModalityEstimate:
+    """Mean AUC of one modality with its interval under one analysis.
+
+    Attributes:
+        modality: modality label.
+        auc: reader-averaged AUC.
+        se: standard error.
+        df: degrees of freedom of the interval (``inf`` = normal).
+        ci_low, ci_high: confidence interval.
+        var_error: mean jackknife variance of the modality's AUCs.
+        cov2: mean covariance of two readers' AUCs in the modality.
+        ms_r: reader mean square within the modality.
+    """
+
+    modality: Hashable
+    auc: float
+    se: float
+    df: float
+    ci_low: float
+    ci_high: float
+    var_error: float
+    cov2: float
+    ms_r: float
+
+
+@dataclass(frozen=True)
+class ReaderDifference:
+    """Fixed-readers (FRRC) test of one reader's AUC difference.
+
+    Attributes:
+        reader: reader label.
+        estimate: AUC difference (first minus second modality).
+        se: ``sqrt(2 * (var_error - cov1))``.
+        z: ``estimate / se``.
+        p: two-sided normal p-value.
+        ci_low, ci_high: normal confidence interval.
+        var_error: mean jackknife variance of the reader's two AUCs.
+        cov1: jackknife covariance of the reader's two AUCs.
+    """
+
+    reader: Hashable
+    estimate: float
+    se: float
+    z: float
+    p: float
+    ci_low: float
+    ci_high: float
+    var_error: float
+    cov1: float
+
+
+@dataclass(frozen=True)
+class OrAnalysis:
+    """One of the three OR analyses.
+
+    Attributes:
+        difference: test of the AUC difference.
+        modalities: per-modality estimates (same order as the result's modalities).
+        readers: per-reader differences (FRRC only; empty otherwise).
+    """
+
+    difference: DifferenceTest
+    modalities: tuple[ModalityEstimate, ...]
+    readers: tuple[ReaderDifference, ...] = ()
+
+
+@dataclass(frozen=True)
+class MrmcResult:
+    """Full OR MRMC result of a two-modality study.
+
+    Attributes:
+        modalities: the two modality labels; the difference is first minus second.
+        readers: reader labels, order of the ``auc`` columns.
+        n_diseased, n_nondiseased: case counts.
+        auc: AUC per (modality, reader), shape ``(2, r)``.
+        covariance: jackknife covariance of the AUCs, shape ``(2, r, 2, r)``.
+        mean_squares: the ANOVA.
+        components: variance components and covariances.
+        rrrc, frrc, rrfc: the three analyses.
+        alpha: significance level of the intervals.
+    """
+
+    modalities: tuple[Hashable, ...]
+    readers: tuple[Hashable, ...]
+    n_diseased: int
+    n_nondiseased: int
+    auc: np.ndarray
+    covariance: np.ndarray
+    mean_squares: MeanSquares
+    components: VarianceComponents
+    rrrc: OrAnalysis
+    frrc: OrAnalysis
+    rrfc: OrAnalysis
+    alpha: float
+
+    @property
+    def n_cases(self) -> int:
+        """Number of cases."""
+        return self.n_diseased + self.n_nondiseased
+
+    @property
+    def mean_auc(self) -> tuple[float, ...]:
+        """Reader-averaged AUC per modality."""
+        return tuple(float(a) for a in self.auc.mean(axis=1))
+
+    @property
+    def difference(self) -> float:
+        """Mean AUC of the first modality minus the second."""
+        return self.mean_auc[0] - self.mean_auc[1]
+
+    def auc_table(self) -> pd.DataFrame:
+        """AUCs as a long table with columns reader, modality, auc."""
+        rows = [
+            {"reader": reader, "modality": modality, "auc": float(self.auc[t, r])}
+            for t, modality in enumerate(self.modalities)
+            for r, reader in enumerate(self.readers)
+        ]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (non-finite numbers become None).
+
+        Keys: ``modalities``, ``contrast`` (text), ``n_readers``, ``n_cases``, ``n_diseased``,
+        ``n_nondiseased``, ``auc_by_modality``, ``auc_by_reader``, ``difference``, ``rrrc``,
+        ``frrc``, ``rrfc`` (each with ``estimate, se, ci_low, ci_high, statistic,
+        statistic_name, ndf, df, t, p, error_term`` and ``modalities``; FRRC also ``readers``),
+        ``variance_components`` and ``mean_squares``.
+        """
+        first, second = self.modalities
+        analyses = {
+            key: _analysis_dict(getattr(self, key)) for key in ("rrrc", "frrc", "rrfc")
+        }
+        return {
+            "modalities": [_label(m) for m in self.modalities],
+            "contrast": f"{first} - {second}",
+            "n_readers": len(self.readers),
+            "n_cases": self.n_cases,
+            "n_diseased": self.n_diseased,
+            "n_nondiseased": self.n_nondiseased,
+            "auc_by_modality": {str(m): _num(a) for m, a in zip(self.modalities, self.mean_auc)},
+            "auc_by_reader": {
+                str(m): {str(r): _num(self.auc[t, j]) for j, r in enumerate(self.readers)}
+                for t, m in enumerate(self.modalities)
+            },
+            "difference": _num(self.difference),
+            **analyses,
+            "variance_components": {
+                "var_r": _num(self.components.var_r),
+                "var_tr": _num(self.components.var_tr),
+                "var_error": _num(self.components.var_error),
+                "cov1": _num(self.components.cov1),
+                "cov2": _num(self.components.cov2),
+                "cov3": _num(self.components.cov3),
+            },
+            "mean_squares": {
+                "ms_t": _num(self.mean_squares.ms_t),
+                "ms_r": _num(self.mean_squares.ms_r),
+                "ms_tr": _num(self.mean_squares.ms_tr),
+            },
+        }
+
+
+def _num(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _label(value: Hashable) -> Any:
+    return value if isinstance(value, (int, float, str)) else str(value)
+
+
+def _analysis_dict(analysis: OrAnalysis) -> dict[str, Any]:
+    d = analysis.difference
+    out: dict[str, Any] = {
+        "estimate": _num(d.estimate),
+        "se": _num(d.se),
+        "ci_low": _num(d.ci_low),
+        "ci_high": _num(d.ci_high),
+        "statistic": _num(d.statistic),
+        "statistic_name": d.statistic_name,
+        "ndf": _num(d.ndf),
+        "df": _num(d.df),
+        "t": _num(d.t),
+        "p": _num(d.p),
+        "error_term": _num(d.error_term),
+        "modalities": {
+            str(m.modality): {
+                "auc": _num(m.auc),
+                "se": _num(m.se),
+                "df": _num(m.df),
+                "ci_low": _num(m.ci_low),
+                "ci_high": _num(m.ci_high),
+            }
+            for m in analysis.modalities
+        },
+    }
+    if analysis.readers:
+        out["readers"] = {
+            str(r.reader): {
+                "estimate": _num(r.estimate),
+                "se": _num(r.se),
+                "z": _num(r.z),
+                "p": _num(r.p),
+                "ci_low": _num(r.ci_low),
+                "ci_high": _num(r.ci_high),
+            }
+            for r in analysis.readers
+        }
+    return out
+
+
+def _div(numerator: float, denominator: float) -> float:
+    # Degenerate studies (e.g. identical readers) give 0 denominators; IEEE inf/nan then
+    # flows into the result instead of an exception, and to_dict() turns it into null.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.divide(np.float64(numerator), np.float64(denominator)))
+
+
+def _quantile(alpha: float, df: float) -> float:
+    """Two-sided critical value: t on ``df``, normal when ``df`` is infinite."""
+    if math.isinf(df):
+        return float(stats.norm.ppf(1 - alpha / 2))
+    return float(stats.t.ppf(1 - alpha / 2, df))
+
+
+def _two_sided_p(t_value: float, df: float) -> float:
+    if math.isinf(df):
+        return float(2 * stats.norm.sf(abs(t_value)))
+    return float(2 * stats.t.sf(abs(t_value), df))
+
+
+def _f_p(statistic: float, ndf: float, ddf: float) -> float:
+    if math.isinf(ddf):
+        # F(ndf, inf) is chi-square(ndf) / ndf; scipy's F returns nan there.
+        return float(stats.chi2.sf(statistic * ndf, ndf))
+    return float(stats.f.sf(statistic, ndf, ddf))
+
+
+def _interval(estimate: float, se: float, df: float, alpha: float) -> tuple[float, float]:
+    half = _quantile(alpha, df) * se
+    return estimate - half, estimate + half
+
+
+def jackknife_covariance(data: MrmcData) -> np.ndarray:
+    """Jackknife covariance of all (modality, reader) AUCs over cases.
+
+    Args:
+        data: the crossed study.
+
+    Returns:
+        Array ``(t, r, t, r)``: ``(K - 1) / K * sum_k`` of products of deviations of the
+        leave-case-``k``-out AUCs from their mean, ``K`` = number of cases.
+    """
+    pseudo = jackknife_aucs(data.negatives, data.positives)
+    n_mod, n_read, n_cases = pseudo.shape
+    flat = pseudo.reshape(n_mod * n_read, n_cases)
+    deviation = flat - flat.mean(axis=1, keepdims=True)
+    covariance = (n_cases - 1) / n_cases * (deviation @ deviation.T)
+    return covariance.reshape(n_mod, n_read, n_mod, n_read)
+
+
+def _mean_where(matrix: np.ndarray, mask: np.ndarray) -> float:
+    return float(matrix[mask].mean())
+
+
+def or_analysis(data: MrmcData, *, alpha: float = 0.05) -> MrmcResult:
+    """Obuchowski-Rockette analysis (jackknife covariances, Hillis ddf) of a two-modality study.
+
+    Args:
+        data: the crossed study, from `study.analysis.table.mrmc_data`.
+        alpha: significance level; intervals are ``1 - alpha``.
+
+    Returns:
+        The `MrmcResult`; the difference is ``data.modalities[0] - data.modalities[1]``.
+    """
+    auc = np.asarray(empirical_auc(data.negatives, data.positives), dtype=float)
+    n_mod, n_read = auc.shape
+    if n_mod != 2:
+        raise ValueError("or_analysis compares exactly two modalities.")
+    cov = jackknife_covariance(data)
+
+    t1, r1, t2, r2 = np.ix_(range(n_mod), range(n_read), range(n_mod), range(n_read))
+    same_t, same_r = (t1 == t2), (r1 == r2)
+    var_error = _mean_where(cov, same_t & same_r)
+    cov1 = _mean_where(cov, ~same_t & same_r)
+    cov2 = _mean_where(cov, same_t & ~same_r)
+    cov3 = _mean_where(cov, ~same_t & ~same_r)
+
+    grand = auc.mean()
+    by_mod, by_reader = auc.mean(axis=1), auc.mean(axis=0)
+    df_t, df_r = n_mod - 1, n_read - 1
+    df_tr = df_t * df_r
+    ms_t = n_read * float(((by_mod - grand) ** 2).sum()) / df_t
+    ms_r = n_mod * float(((by_reader - grand) ** 2).sum()) / df_r
+    interaction = auc - by_mod[:, None] - by_reader[None, :] + grand
+    ms_tr = float((interaction**2).sum()) / df_tr
+    ms_r_i = ((auc - by_mod[:, None]) ** 2).sum(axis=1) / df_r
+    mean_squares = MeanSquares(ms_t, ms_r, ms_tr, df_t, df_r, df_tr, tuple(map(float, ms_r_i)))
+
+    var_tr = ms_tr - var_error + cov1 + cov2 - cov3
+    var_r = (ms_r - ms_tr) / n_mod - cov1 + cov3
+    components = VarianceComponents(var_r, var_tr, var_error, cov1, cov2, cov3)
+
+    # Per-modality and per-reader pieces of the covariance matrix.
+    off_diag = ~np.eye(n_read, dtype=bool)
+    var_i = [float(np.diag(cov[i, :, i, :]).mean()) for i in range(n_mod)]
+    cov2_i = [float(cov[i, :, i, :][off_diag].mean()) for i in range(n_mod)]
+    var_j = [float((cov[0, j, 0, j] + cov[1, j, 1, j]) / 2) for j in range(n_read)]
+    cov1_j = [float(cov[0, j, 1, j]) for j in range(n_read)]
+
+    diff = float(by_mod[0] - by_mod[1])
+    clamp = max(cov2 - cov3, 0.0)
+
+    def difference_test(analysis: str, error: float, statistic: float, name: str, df: float,
+                        interval_df: float) -> DifferenceTest:
+        se = math.sqrt(2.0 / n_read * error)
+        t_value = _div(diff, se)
+        low, high = _interval(diff, se, interval_df, alpha)
+        if name == "F":
+            p = _f_p(statistic, df_t, interval_df)
+        else:
+            p = float(stats.chi2.sf(statistic, df))
+        return DifferenceTest(analysis, diff, se, low, high, statistic, name, float(df_t),
+                              float(df), t_value, p, error)
+
+    def modality_estimates(se_df: Sequence[tuple[float, float]]) -> tuple[ModalityEstimate, ...]:
+        out = []
+        for i, (se, df) in enumerate(se_df):
+            low, high = _interval(float(by_mod[i]), se, df, alpha)
+            out.append(ModalityEstimate(data.modalities[i], float(by_mod[i]), se, df, low, high,
+                                        var_i[i], cov2_i[i], float(ms_r_i[i])))
+        return tuple(out)
+
+    # RRRC: random readers and cases, Hillis (2007) ddf.
+    error_rrrc = ms_tr + n_read * clamp
+    ddf_h = math.inf if ms_tr == 0 else _div(error_rrrc**2, ms_tr**2 / df_tr)
+    single_rrrc = []
+    for i in range(n_mod):
+        numerator = ms_r_i[i] + max(n_read * cov2_i[i], 0.0)
+        df_i = math.inf if ms_r_i[i] == 0 else _div(numerator**2, ms_r_i[i] ** 2 / df_r)
+        single_rrrc.append((math.sqrt(numerator / n_read), df_i))
+    rrrc = OrAnalysis(
+        difference_test("RRRC", error_rrrc, _div(ms_t, error_rrrc), "F", ddf_h, ddf_h),
+        modality_estimates(single_rrrc),
+    )
+
+    # FRRC: readers fixed, chi-square / normal.
+    error_frrc = var_error - cov1 + (n_read - 1) * clamp
+    single_frrc = [
+        (math.sqrt((var_i[i] + (n_read - 1) * max(cov2_i[i], 0.0)) / n_read), math.inf)
+        for i in range(n_mod)
+    ]
+    per_reader = []
+    for j, reader in enumerate(data.readers):
+        estimate = float(auc[0, j] - auc[1, j])
+        se = math.sqrt(max(2.0 * (var_j[j] - cov1_j[j]), 0.0))
+        z = _div(estimate, se)
+        low, high = _interval(estimate, se, math.inf, alpha)
+        per_reader.append(ReaderDifference(reader, estimate, se, z, _two_sided_p(z, math.inf),
+                                           low, high, var_j[j], cov1_j[j]))
+    frrc = OrAnalysis(
+        difference_test("FRRC", error_frrc, _div(df_t * ms_t, error_frrc), "chi2", df_t,
+                        math.inf),
+        modality_estimates(single_frrc),
+        tuple(per_reader),
+    )
+
+    # RRFC: cases fixed, conventional ANOVA F.
+    single_rrfc = [(math.sqrt(ms_r_i[i] / n_read), float(df_r)) for i in range(n_mod)]
+    rrfc = OrAnalysis(
+        difference_test("RRFC", ms_tr, _div(ms_t, ms_tr), "F", df_tr, float(df_tr)),
+        modality_estimates(single_rrfc),
+    )
+
+    return MrmcResult(
+        modalities=tuple(data.modalities),
+        readers=tuple(data.readers),
+        n_diseased=int(data.truth.sum()),
+        n_nondiseased=int((~data.truth).sum()),
+        auc=auc,
+        covariance=cov,
+        mean_squares=mean_squares,
+        components=components,
+        rrrc=rrrc,
+        frrc=frrc,
+        rrfc=rrfc,
+        alpha=alpha,
+    )
+
+
+def mrmc(
+    reads: pd.DataFrame,
+    *,
+    modalities: Sequence[Hashable] | None = None,
+    scale: tuple[float, float] | None = DEFAULT_SCALE,
+    alpha: float = 0.05,
+) -> MrmcResult:
+    """Check a tidy table of reads and run the OR MRMC analysis on it.
+
+    Args:
+        reads: table with columns reader, modality, case, truth, rating
+            (see `study.analysis.table`).
+        modalities: the two modalities, first minus second; default the two present in
+            sorted order (for arms ``"aided"``/``"unaided"`` that is aided minus unaided).
+        scale: inclusive rating bounds (default 0-100), or None for any finite rating.
+        alpha: significance level.
+
+    Returns:
+        The `MrmcResult`.
+
+    Example:
+        >>> from study.analysis.simulate import simulate_study
+        >>> result = mrmc(simulate_study(seed=1).reads, modalities=("aided", "unaided"))
+        >>> result.rrrc.difference.estimate > 0
+        True
+    """
+    return or_analysis(mrmc_data(reads, modalities=modalities, scale=scale), alpha=alpha)

@@ -1,0 +1,315 @@
+"""The tidy table of reads, its checks, and the fully crossed rating array MRMC needs.
+
+Every function of `study.analysis` takes a pandas DataFrame with one row per read
+(one reader reading one case in one modality/arm). Columns:
+
+=============  ===========  ===============================================================
+column         type         meaning
+=============  ===========  ===============================================================
+reader         any label    reader ID
+modality       any label    modality / arm of the study (e.g. ``"unaided"``, ``"aided"``)
+case           any label    case ID
+truth          0/1          reference standard, 1 = diseased (RDS); constant within a case
+rating         number       confidence that disease is present, higher = more likely; on the
+                            rating scale (`DEFAULT_SCALE` = 0..100 unless told otherwise)
+call           0/1          optional: the reader's binary diagnosis (1 = RDS)
+ai_call        0/1          optional: the AI's binary call for the case (agreement, bias)
+time_s         number       optional: seconds the reader spent on the case
+reader_role    label        optional: e.g. ``"neonatologist"``, ``"radiologist"``
+flagged        0/1          optional: the case is an automation-bias case (e.g. the AI hint
+                            is wrong by design); analysed separately
+=============  ===========  ===============================================================
+
+Labels are sorted (numerically when they are numbers) wherever an order is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from study.analysis.errors import ReadTableError
+
+__all__ = [
+    "MRMC_COLUMNS",
+    "DEFAULT_SCALE",
+    "MrmcData",
+    "sorted_labels",
+    "require_columns",
+    "binary_column",
+    "numeric_column",
+    "check_truth",
+    "mrmc_data",
+]
+
+#: Columns an MRMC analysis needs (also the CSV columns of ``python -m study mrmc``).
+MRMC_COLUMNS: tuple[str, ...] = ("reader", "modality", "case", "truth", "rating")
+
+#: Rating scale of the reader study: confidence 0-100. A 5-point scale (1-5) or a
+#: probability (0-1) lies inside it too.
+DEFAULT_SCALE: tuple[float, float] = (0.0, 100.0)
+
+
+@dataclass(frozen=True)
+class MrmcData:
+    """Ratings of a fully crossed study as arrays (every reader read every case in every modality).
+
+    Attributes:
+        ratings: float array ``(n_modalities, n_readers, n_cases)``.
+        truth: bool array ``(n_cases,)``, True = diseased.
+        modalities: modality labels in array order.
+        readers: reader labels in array order.
+        cases: case labels in array order.
+    """
+
+    ratings: np.ndarray
+    truth: np.ndarray
+    modalities: tuple[Hashable, ...]
+    readers: tuple[Hashable, ...]
+    cases: tuple[Hashable, ...]
+
+    @property
+    def negatives(self) -> np.ndarray:
+        """Ratings of the non-diseased cases, ``(modality, reader, m)``."""
+        return self.ratings[..., ~self.truth]
+
+    @property
+    def positives(self) -> np.ndarray:
+        """Ratings of the diseased cases, ``(modality, reader, n)``."""
+        return self.ratings[..., self.truth]
+
+
+def sorted_labels(values: Iterable[Hashable]) -> list[Hashable]:
+    """Unique labels in a stable order: natural order, or by their text when types are mixed.
+
+    Args:
+        values: labels (numpy scalars are converted to Python values).
+
+    Returns:
+        The sorted unique labels.
+    """
+    series = pd.Series(values if hasattr(values, "dtype") else list(values))
+    # tolist() turns numpy scalars into Python values (clean labels, JSON-ready).
+    unique = series.drop_duplicates().tolist()
+    try:
+        return sorted(unique)
+    except TypeError:
+        return sorted(unique, key=str)
+
+
+def require_columns(reads: pd.DataFrame, columns: Sequence[str], purpose: str) -> None:
+    """Raise `ReadTableError` unless ``reads`` has every column in ``columns``.
+
+    Args:
+        reads: the table of reads.
+        columns: required column names.
+        purpose: what the columns are for, used in the message (e.g. "an MRMC analysis").
+    """
+    if not isinstance(reads, pd.DataFrame):
+        raise ReadTableError(f"{purpose} needs a table of reads (a pandas DataFrame).")
+    missing = [c for c in columns if c not in reads.columns]
+    if missing:
+        raise ReadTableError(
+            f"{purpose} needs the column(s) {', '.join(missing)}; the table has "
+            f"{', '.join(map(str, reads.columns)) or 'no columns'}."
+        )
+    if reads.empty:
+        raise ReadTableError(f"{purpose} got a table without any reads.")
+    for column in columns:
+        if reads[column].isna().any():
+            row = reads.index[reads[column].isna()][0]
+            raise ReadTableError(f"Column {column} is empty in row {row}; every read needs it.")
+
+
+def _show(value: object) -> str:
+    """A cell value as a person would write it: text quoted, numbers plain."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _describe_row(reads: pd.DataFrame, row: Hashable) -> str:
+    parts = [f"{c} {reads.at[row, c]}" for c in ("reader", "modality", "case") if c in reads]
+    return ", ".join(parts) if parts else f"row {row}"
+
+
+def numeric_column(
+    reads: pd.DataFrame,
+    column: str,
+    *,
+    scale: tuple[float, float] | None = None,
+) -> pd.Series:
+    """The column as finite floats, optionally within ``scale``; else a `ReadTableError`.
+
+    Args:
+        reads: the table of reads.
+        column: column name.
+        scale: inclusive ``(low, high)`` bounds, or None for any finite number.
+
+    Returns:
+        The values as a float Series with the table's index.
+    """
+    values = pd.to_numeric(reads[column], errors="coerce").astype(float)
+    bad = ~np.isfinite(values.to_numpy())
+    if bad.any():
+        row = reads.index[bad][0]
+        raise ReadTableError(
+            f"The {column} {_show(reads.at[row, column])} ({_describe_row(reads, row)}) is not a "
+            "finite number."
+        )
+    if scale is not None:
+        low, high = scale
+        outside = ((values < low) | (values > high)).to_numpy()
+        if outside.any():
+            row = reads.index[outside][0]
+            raise ReadTableError(
+                f"The {column} {values.at[row]:g} ({_describe_row(reads, row)}) is outside the "
+                f"scale {low:g} to {high:g}."
+            )
+    return values
+
+
+def binary_column(reads: pd.DataFrame, column: str) -> pd.Series:
+    """The column as bool, accepting 0/1, True/False; anything else is a `ReadTableError`.
+
+    Args:
+        reads: the table of reads.
+        column: column name.
+
+    Returns:
+        A bool Series with the table's index.
+    """
+    raw = reads[column]
+    values = raw.astype(int) if raw.dtype == bool else pd.to_numeric(raw, errors="coerce")
+    bad = ~values.isin([0, 1]).to_numpy()
+    if bad.any():
+        row = reads.index[bad][0]
+        raise ReadTableError(
+            f"The {column} {_show(reads.at[row, column])} ({_describe_row(reads, row)}) is not 0 or 1."
+        )
+    return values.astype(int).astype(bool)
+
+
+def check_truth(reads: pd.DataFrame) -> pd.Series:
+    """Truth per case as bool, after checking it is 0/1 and the same in every read of a case.
+
+    Args:
+        reads: the table of reads with columns ``case`` and ``truth``.
+
+    Returns:
+        A bool Series indexed by case label.
+    """
+    truth = binary_column(reads, "truth")
+    per_case = truth.groupby(reads["case"], sort=False)
+    varying = per_case.nunique()
+    if (varying > 1).any():
+        case = varying.index[varying > 1][0]
+        raise ReadTableError(
+            f"Case {case} has truth 0 in some reads and 1 in others; truth must be the same for "
+            "every read of a case."
+        )
+    return per_case.first()
+
+
+def _select_modalities(
+    reads: pd.DataFrame, modalities: Sequence[Hashable] | None
+) -> tuple[pd.DataFrame, tuple[Hashable, Hashable]]:
+    present = sorted_labels(reads["modality"])
+    if modalities is None:
+        if len(present) == 1:
+            raise ReadTableError(
+                f"The table has only one modality ({present[0]}); an MRMC analysis compares two."
+            )
+        if len(present) > 2:
+            raise ReadTableError(
+                f"The table has {len(present)} modalities ({', '.join(map(str, present))}); "
+                "choose the two to compare."
+            )
+        return reads, (present[0], present[1])
+    chosen = tuple(modalities)
+    if len(chosen) != 2 or chosen[0] == chosen[1]:
+        raise ReadTableError("Choose exactly two different modalities to compare.")
+    for label in chosen:
+        if label not in present:
+            raise ReadTableError(
+                f"Modality {label} is not in the table (it has {', '.join(map(str, present))})."
+            )
+    return reads[reads["modality"].isin(chosen)], (chosen[0], chosen[1])
+
+
+def mrmc_data(
+    reads: pd.DataFrame,
+    *,
+    modalities: Sequence[Hashable] | None = None,
+    scale: tuple[float, float] | None = DEFAULT_SCALE,
+) -> MrmcData:
+    """Check a table of reads for a two-modality MRMC analysis and turn it into arrays.
+
+    Checks, each with its own message: the columns exist and are filled; ratings are finite
+    numbers within ``scale``; truth is 0/1 and constant within a case; no read is duplicated;
+    exactly two modalities (or the two chosen); at least two readers; every reader read every
+    case in both modalities; at least two diseased and two non-diseased cases (the jackknife
+    leaves one out).
+
+    Args:
+        reads: tidy table with `MRMC_COLUMNS` (extra columns are ignored).
+        modalities: the two modalities to compare, in the order of the difference
+            (first minus second); default: the only two present, in sorted order.
+        scale: inclusive rating bounds, or None to accept any finite number.
+
+    Returns:
+        The `MrmcData` arrays.
+    """
+    require_columns(reads, MRMC_COLUMNS, "An MRMC analysis")
+    reads, chosen = _select_modalities(reads, modalities)
+    ratings = numeric_column(reads, "rating", scale=scale)
+    truth = check_truth(reads)
+
+    duplicated = reads.duplicated(["reader", "modality", "case"])
+    if duplicated.any():
+        row = reads.index[duplicated.to_numpy()][0]
+        raise ReadTableError(
+            f"Reader {reads.at[row, 'reader']} read case {reads.at[row, 'case']} in modality "
+            f"{reads.at[row, 'modality']} more than once; keep one read per reader, modality and case."
+        )
+    readers = sorted_labels(reads["reader"])
+    if len(readers) < 2:
+        raise ReadTableError(
+            f"The table has only one reader ({readers[0]}); an MRMC analysis needs at least two."
+        )
+    modalities_per_case = reads.groupby("case", sort=False)["modality"].nunique()
+    if (modalities_per_case < 2).any():
+        case = modalities_per_case.index[modalities_per_case < 2][0]
+        arm = reads.loc[reads["case"] == case, "modality"].iloc[0]
+        raise ReadTableError(
+            f"Case {case} was read only in modality {arm}; every case must be read in both "
+            "modalities (fully crossed design)."
+        )
+    cases = sorted_labels(reads["case"])
+    t_idx = pd.Categorical(reads["modality"], categories=list(chosen)).codes
+    r_idx = pd.Categorical(reads["reader"], categories=readers).codes
+    k_idx = pd.Categorical(reads["case"], categories=cases).codes
+    array = np.full((2, len(readers), len(cases)), np.nan)
+    array[t_idx, r_idx, k_idx] = ratings.to_numpy()
+    missing = np.argwhere(np.isnan(array))
+    if len(missing):
+        t, r, k = missing[0]
+        raise ReadTableError(
+            f"Reader {readers[r]} did not read case {cases[k]} in modality {chosen[t]}; every "
+            f"reader must read every case in both modalities ({len(missing)} read(s) missing)."
+        )
+    truth_vector = truth.reindex(cases).to_numpy(dtype=bool)
+    for label, count in (("diseased", truth_vector.sum()), ("non-diseased", (~truth_vector).sum())):
+        if count < 2:
+            raise ReadTableError(
+                f"The table has {'no' if count == 0 else 'only one'} {label} case; an MRMC "
+                "analysis needs at least two diseased and two non-diseased cases."
+            )
+    return MrmcData(
+        ratings=array,
+        truth=truth_vector,
+        modalities=chosen,
+        readers=tuple(readers),
+        cases=tuple(cases),
+    )
