@@ -24,7 +24,15 @@ def build_network(arch: Architecture) -> nn.Module:
     if arch.library == "timm":
         import timm
 
-        return timm.create_model(arch.name, pretrained=False, in_chans=1, num_classes=1, **arch.kwargs)
+        network = timm.create_model(arch.name, pretrained=False, in_chans=1, num_classes=1, **arch.kwargs)
+        # timm's default head init scales with 1/sqrt(num_classes): with one output it draws
+        # weights in [-1, 1], so a fresh network starts with logits of +-10 and training from
+        # scratch first spends epochs undoing that. Start the head near zero instead.
+        head = network.get_classifier()
+        if isinstance(head, nn.Linear):
+            nn.init.normal_(head.weight, std=0.01)
+            nn.init.zeros_(head.bias)
+        return network
     if arch.library == "smp":
         import segmentation_models_pytorch as smp
 

@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     parser.add_argument("--training-data", default="", help="one-line description for the manifest")
+    parser.add_argument("--finalize", action="store_true",
+                        help="stop training: write the pack from the run folder's best checkpoint now")
 
 
 def dice(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -132,8 +134,16 @@ def run(args: argparse.Namespace) -> int:
         best_state, start_epoch = state["best_state"], state["epoch"] + 1
         print(f"resumed at epoch {start_epoch} (best val Dice {stopper.best:.4f})", flush=True)
 
-    train_x, train_y = _load_pairs(parts["train"], args.size)
-    val_x, val_y = _load_pairs(parts["val"], args.size)
+    if args.finalize:
+        state = load_checkpoint(checkpoint_path)
+        if state is None:
+            print(f"error: no checkpoint in {run_dir} to finalize", flush=True)
+            return 2
+        best_state, stopper = state["best_state"], state["stopper"]
+        start_epoch = args.epochs  # skip the loop
+    else:
+        train_x, train_y = _load_pairs(parts["train"], args.size)
+        val_x, val_y = _load_pairs(parts["val"], args.size)
     log = CsvLog(run_dir / "log.csv")
     for epoch in range(start_epoch, args.epochs):
         if stopper.should_stop:
