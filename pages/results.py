@@ -1,0 +1,203 @@
+"""Study results (team only, behind the admin secret): did the AI help the readers?
+
+Thin page: picks the answers (a real study with answers, or the simulated study, clearly
+labelled), applies the arm and reader-role filters, and renders what `study.analysis`,
+`study.reporting` and `study.charts` return. Run inside the app's ``st.navigation`` or alone
+(``AppTest.from_file("pages/results.py")``); it never calls ``st.set_page_config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pages._admin_gate import admin_gate
+from study import StudyError, charts, reporting
+from study.analysis import (
+    AnalysisError,
+    SimulatedStudy,
+    automation_bias_summary,
+    mrmc,
+    reader_metrics,
+    reading_time_summary,
+    role_summary,
+    switching,
+    switching_by_arm,
+)
+from study.config import db_path
+
+st.title("Reader study results")
+if not admin_gate():
+    st.stop()
+
+
+@st.cache_data(show_spinner=False)
+def _simulated(seed: int) -> SimulatedStudy:
+    return reporting.simulated_study(seed)
+
+
+try:
+    sources = {s.key: s for s in reporting.list_answer_sources(db_path())}
+except StudyError as err:
+    st.error(f"The study database cannot be read: {err}")
+    st.stop()
+source = sources[st.selectbox(
+    "Answers to analyse", list(sources), format_func=lambda key: sources[key].label, key="results_source",
+    help="Real studies appear here once they have answers. The simulated study is always there.",
+)]
+
+simulation = None
+if source.simulated:
+    simulation = _simulated(reporting.SIMULATION_SEED)
+    reads = reporting.prepare_reads(simulation.reads)
+    st.warning(
+        "**SIMULATED STUDY - not real results.** Generated readers read generated cases with and "
+        f"without the AI; the AI was built to raise the readers' AUC by {simulation.true_difference:+.3f}. "
+        "Use it to check that the dashboard finds that effect.",
+        icon=":material/science:",
+    )
+else:
+    reads = reporting.load_study_reads(db_path(), source.study_id)
+
+all_arms = reporting.arm_order(reads["modality"])
+all_roles = reporting.role_order(reads["reader_role"])
+left, right = st.columns(2)
+arms = left.multiselect("Arms", all_arms, default=all_arms, format_func=reporting.arm_name,
+                        key=f"results_arms_{source.key}")
+roles = right.multiselect("Reader roles", all_roles, default=all_roles, key=f"results_roles_{source.key}")
+try:
+    shown = reporting.filter_reads(reads, arms=arms, roles=roles)
+except AnalysisError as err:
+    st.warning(str(err))
+    st.stop()
+arms = reporting.arm_order(shown["modality"])
+st.caption(f"Showing {shown['reader'].nunique()} readers, {shown['case'].nunique()} cases, "
+           f"{len(shown)} reads.")
+
+figures: dict[str, Any] = {}
+
+
+def _chart(name: str, build: Callable[[], Any]) -> None:
+    """Draw one figure (labelled when simulated) or say why it cannot be drawn."""
+    try:
+        fig = build()
+    except AnalysisError as err:
+        st.info(f"{name}: {err}")
+        return
+    if source.simulated:
+        fig = charts.mark_simulated(fig)
+    figures[name] = fig
+    st.plotly_chart(fig, key=f"chart_{name}")
+
+
+def _table(build: Callable[[], pd.DataFrame]) -> None:
+    """Show one table or say why it cannot be made."""
+    try:
+        st.dataframe(build(), hide_index=True)
+    except AnalysisError as err:
+        st.info(str(err))
+
+
+# --- the headline: MRMC ---------------------------------------------------------------
+st.subheader("Did the AI help? MRMC analysis of the AUC")
+notes: list[str] = []
+tables: dict[str, pd.DataFrame] = {}
+pair = reporting.default_comparison(arms)
+if pair is None:
+    st.info("Choose at least two arms to compare them.")
+else:
+    one, two = st.columns(2)
+    aided = one.selectbox("Arm", arms, index=arms.index(pair[0]), format_func=reporting.arm_name,
+                          key=f"results_aided_{source.key}")
+    reference = two.selectbox("Compared with", arms, index=arms.index(pair[1]),
+                              format_func=reporting.arm_name, key=f"results_reference_{source.key}")
+    if aided == reference:
+        st.info("Choose two different arms.")
+    else:
+        crossed, left_out = reporting.crossed_reads(shown, (aided, reference))
+        if left_out:
+            st.caption("Left out of the MRMC analysis (have not read every case in both arms): "
+                       + ", ".join(map(str, left_out)))
+        try:
+            result = mrmc(crossed, modalities=(aided, reference))
+        except AnalysisError as err:
+            st.warning(f"No MRMC analysis yet: {err}")
+        else:
+            conclusion = reporting.conclusion_sentence(result)
+            notes.append(conclusion)
+            st.markdown(f"**Conclusion.** {conclusion}")
+            if simulation is not None:
+                check = reporting.simulation_check(simulation, result)
+                notes.append(check)
+                st.info(check, icon=":material/science:")
+            tables["AUC per arm (RRRC 95% CI)"] = reporting.arm_auc_table(result)
+            tables["Tests of the difference"] = reporting.mrmc_table(result)
+            for heading, table in tables.items():
+                st.markdown(f"**{heading}**")
+                st.dataframe(table, hide_index=True)
+            st.caption("RRRC (random readers and cases) is the headline: it speaks for readers and "
+                       "cases beyond this study. Obuchowski-Rockette with jackknife covariance and "
+                       "Hillis degrees of freedom, validated against OR-DBM MRMC.")
+            with st.expander("Variance components"):
+                st.json(result.to_dict()["variance_components"])
+
+readers_tab, switching_tab, time_tab, cases_tab, export_tab = st.tabs(
+    ["Readers", "Switching", "Reading time", "Cases", "Export"])
+
+with readers_tab:
+    _chart("Readers with and without AI", lambda: charts.paired_reader_chart(reads, arms=arms, roles=roles))
+    _chart("ROC curves", lambda: charts.roc_curves(reads, arms=arms, roles=roles))
+    st.markdown("**Per reader and arm** (Wilson intervals; AUC with DeLong interval)")
+    _table(lambda: reader_metrics(shown))
+    st.markdown("**Per reader role** (mean and range over readers)")
+    _table(lambda: role_summary(shown))
+
+with switching_tab:
+    _chart("Switching", lambda: charts.switching_sankey(reads, arms=arms, roles=roles))
+    _table(lambda: switching_by_arm(switching(shown, unaided="none")))
+    st.caption("McNemar's test treats reads as independent: descriptive only; the MRMC analysis "
+               "above is the inference.")
+    if "flagged" in shown.columns and shown["flagged"].astype(bool).any():
+        st.markdown("**Automation-bias cases** (the AI hint was wrong on purpose) against the others")
+        _table(lambda: automation_bias_summary(shown, unaided="none"))
+
+with time_tab:
+    _chart("Reading time", lambda: charts.reading_time_chart(reads, arms=arms, roles=roles))
+    _table(lambda: reading_time_summary(shown))
+
+with cases_tab:
+    _chart("Case difficulty", lambda: charts.case_difficulty_chart(reads, arms=arms, roles=roles))
+
+with export_tab:
+    prefix = "SIMULATED" if source.simulated else f"study{source.study_id}"
+    title = f"Reader study results - {source.label}"  # a simulated source's label says SIMULATED
+    st.caption("Exports follow the filters above (arms and reader roles).")
+    try:
+        long_csv = reporting.long_csv_bytes(shown)
+        imrmc = reporting.imrmc_bytes(shown, description=title)
+    except AnalysisError as err:
+        st.info(f"No export: {err}")
+    else:
+        st.download_button("Long-format CSV (iMRMC, MRMCaov, RJafroc)", long_csv,
+                           file_name=f"{prefix}_reads_long.csv", mime="text/csv", key="export_csv")
+        st.download_button("iMRMC input file", imrmc, file_name=f"{prefix}_reads.imrmc",
+                           mime="text/plain", key="export_imrmc")
+    if figures:
+        # Generated on click (deferred): each HTML file carries plotly.js (~5 MB) to open offline.
+        report = dict(figures)
+        st.download_button(
+            "All charts and tables as one HTML file (opens offline)",
+            partial(charts.charts_report_html, report, title=title, simulated=source.simulated,
+                    notes=notes, tables=tables),
+            file_name=f"{prefix}_results.html", mime="text/html", key="export_report",
+        )
+        name = st.selectbox("One chart", list(report), key="export_chart_name")
+        st.download_button(f"'{name}' as HTML", partial(charts.figure_html, report[name]),
+                           file_name=f"{prefix}_{name.lower().replace(' ', '_')}.html",
+                           mime="text/html", key="export_chart")
+    st.caption("PNG: use the camera button in each chart's toolbar (drawn by your browser, no "
+               "extra software needed).")
