@@ -2,6 +2,8 @@
 
 Commands:
     mrmc FILE.csv [--json]   Obuchowski-Rockette MRMC analysis (`study.analysis.cli`).
+    demo-setup               database, demo case set from samples/, demo study and reader
+                             (`study.demo`); fast and harmless to run again.
 
 Each command's implementation is imported only when it runs, so that a command does not pay
 for the imports of the others (pandas and scipy take seconds).
@@ -47,11 +49,39 @@ def _add_mrmc(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_run_mrmc)
 
 
+def _run_demo_setup(args: argparse.Namespace) -> int:
+    from study.demo import run_demo_setup
+
+    return run_demo_setup(args)
+
+
+def _add_demo_setup(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo-setup",
+        help="create the database and the demo study from samples/ with AI hints",
+        description="Create or migrate the study database ($RDS_STUDY_DB or data/study.sqlite), "
+        "import the films of samples/ with AI hints from the shipped packs ($RDS_WEIGHTS_DIR or "
+        "weights/), create the sequential demo study and one demo reader, and write the reader's "
+        "access code to demo_reader_code.txt next to the database. Run again, it only checks "
+        "that code. Exit status 2 when the demo cannot be set up.",
+    )
+    parser.add_argument("--samples", type=Path, default=None,
+                        help="folder with the films and samples.csv (default: samples/)")
+    parser.add_argument("--pack", default="rds-demo", help="classification pack (default rds-demo)")
+    parser.add_argument("--seg-pack", default="lung-seg", help="lung segmentation pack (default lung-seg)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="where the models run for the hints (default auto)")
+    parser.add_argument("--new-reader", action="store_true",
+                        help="create another demo reader with a fresh code (e.g. for the next visitor)")
+    parser.set_defaults(handler=_run_demo_setup)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m study`` argument parser with all sub-commands."""
     parser = argparse.ArgumentParser(prog="python -m study", description="Reader-study tools.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_mrmc(subparsers)
+    _add_demo_setup(subparsers)
     return parser
 
 

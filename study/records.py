@@ -1,0 +1,297 @@
+"""The records that flow between the study layer and the pages.
+
+Two kinds, kept apart on purpose: admin-facing records (:class:`StudyInfo`,
+:class:`NewReader`, :class:`ReaderProgress`) and reader-facing records, which never
+carry truth, severity, notes or the automation-bias flag. :data:`READER_FACING_TYPES`
+lists every type a reader's page may receive; a test walks their fields for leaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from study.security import ReaderIdentity
+
+__all__ = [
+    "DESIGNS",
+    "ARMS",
+    "StudyInfo",
+    "NewReader",
+    "ReaderProgress",
+    "AnswerKey",
+    "ReaderCase",
+    "AiHint",
+    "Progress",
+    "Answer",
+    "Task",
+    "StudyComplete",
+    "WashoutPending",
+    "READER_FACING_TYPES",
+]
+
+DESIGNS = ("sequential", "crossover")
+ARMS = ("none", "score", "score_heatmap")
+
+
+# --- admin-facing records -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """A study's settings (admin-facing).
+
+    Attributes:
+        study_id: database id.
+        name: unique name.
+        case_set_id: the case set it reads.
+        design: ``sequential`` or ``crossover``.
+        arms: hint arms in reading order.
+        flagged_fraction: fraction of cases with deliberately wrong AI output.
+        washout_days: days between the end of session 1 and session 2 (crossover).
+        seed: study seed for the per-reader orders.
+        created_at: creation time (UTC).
+        n_cases: number of cases in the study.
+    """
+
+    study_id: int
+    name: str
+    case_set_id: int
+    design: str
+    arms: tuple[str, ...]
+    flagged_fraction: float
+    washout_days: float
+    seed: str
+    created_at: datetime
+    n_cases: int
+
+
+@dataclass(frozen=True)
+class NewReader:
+    """A freshly created reader; ``code`` is shown once and never stored in clear.
+
+    Attributes:
+        reader_id: database id.
+        label: pseudonym (``R01``...).
+        code: the access code to hand to the reader.
+    """
+
+    reader_id: int
+    label: str
+    code: str
+
+
+@dataclass(frozen=True)
+class ReaderProgress:
+    """One reader's progress (admin-facing).
+
+    Attributes:
+        reader_id: database id.
+        label: pseudonym.
+        role: profile role or None.
+        years_experience: profile years or None.
+        done: answers submitted.
+        total: reads planned.
+        state: ``not started``, ``in progress``, ``washout`` or ``complete``.
+        opens_at: when session 2 opens, for a reader in washout.
+        last_activity_at: time of the last answer, or None.
+    """
+
+    reader_id: int
+    label: str
+    role: str | None
+    years_experience: float | None
+    done: int
+    total: int
+    state: str
+    opens_at: datetime | None
+    last_activity_at: datetime | None
+
+
+# --- reader-facing records (never any truth, severity, notes or flag) ---------------
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """Identifies one read: the UNIQUE key of an answer.
+
+    Attributes:
+        study_id: the study.
+        reader_id: the reader.
+        case_id: the case.
+        arm: ``none``, ``score`` or ``score_heatmap``.
+    """
+
+    study_id: int
+    reader_id: int
+    case_id: int
+    arm: str
+
+
+@dataclass(frozen=True)
+class ReaderCase:
+    """A case as a reader may see it: the film and its size, nothing else.
+
+    The stored file has a generated name, so not even the original file name (which
+    may encode the diagnosis or the patient) reaches the reader.
+
+    Attributes:
+        case_id: database id.
+        image_path: the de-identified stored file; open it with
+            ``rds_core.imaging.load_radiograph``.
+        file_format: ``dicom`` or ``png``.
+        width: pixels.
+        height: pixels.
+    """
+
+    case_id: int
+    image_path: Path
+    file_format: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class AiHint:
+    """The AI output for one case: precomputed at import, shown in aided arms.
+
+    Attributes:
+        probability: ensemble probability of RDS, 0-1.
+        fold_probabilities: per-fold probabilities.
+        spread: disagreement between folds (e.g. their standard deviation), >= 0.
+        threshold: decision threshold of the pack, 0-1.
+        label: ``"RDS"`` or ``"non-RDS"`` (pages translate it).
+        heatmap_png: fused Grad-CAM overlay as PNG bytes, or None (always None when
+            shown in the ``score`` arm).
+        pack_name: weight pack that produced it.
+        pack_version: its version.
+    """
+
+    probability: float
+    fold_probabilities: tuple[float, ...]
+    spread: float
+    threshold: float
+    label: str
+    heatmap_png: bytes | None
+    pack_name: str
+    pack_version: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a reader is.
+
+    Attributes:
+        done: reads answered.
+        total: reads planned.
+        session: the current session (1 or 2).
+        session_done: reads answered in the current session.
+        session_total: reads planned in the current session.
+    """
+
+    done: int
+    total: int
+    session: int
+    session_done: int
+    session_total: int
+
+    @property
+    def fraction(self) -> float:
+        """Done over total, for a progress bar."""
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A submitted answer as the reader may see it (their own answers only).
+
+    Attributes:
+        answer_id: database id.
+        key: study, reader, case, arm.
+        session: 1 or 2.
+        diagnosis: True for RDS.
+        confidence: 0-100, certainty in the stated diagnosis.
+        time_on_case_ms: reading time measured by the client, if sent.
+        server_time_on_case_ms: first view to submit, measured by the server.
+        submitted_at: server time of the submit (UTC).
+    """
+
+    answer_id: int
+    key: AnswerKey
+    session: int
+    diagnosis: bool
+    confidence: int
+    time_on_case_ms: int | None
+    server_time_on_case_ms: int | None
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class Task:
+    """The read a reader has to do now.
+
+    Attributes:
+        key: what to pass to :func:`mark_viewed` and :func:`submit_answer`.
+        case: the film.
+        hint: the AI output to show, or None in the unaided arm.
+        session: 1 or 2.
+        progress: done / total.
+        earlier_answers: the reader's own locked answers to this case in earlier
+            arms (sequential design), oldest first.
+        first_viewed_at: when the reader first saw this read, if ever (resume).
+    """
+
+    key: AnswerKey
+    case: ReaderCase
+    hint: AiHint | None
+    session: int
+    progress: Progress
+    earlier_answers: tuple[Answer, ...] = field(default_factory=tuple)
+    first_viewed_at: datetime | None = None
+
+    @property
+    def arm(self) -> str:
+        """``none``, ``score`` or ``score_heatmap``."""
+        return self.key.arm
+
+
+@dataclass(frozen=True)
+class StudyComplete:
+    """Every planned read is answered.
+
+    Attributes:
+        study_id: the study.
+        reader_id: the reader.
+        progress: done == total.
+    """
+
+    study_id: int
+    reader_id: int
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class WashoutPending:
+    """Session 1 is finished; session 2 opens later.
+
+    Attributes:
+        study_id: the study.
+        reader_id: the reader.
+        opens_at: when session 2 opens (UTC).
+        progress: progress so far.
+        message: a sentence for the reader saying when to come back.
+    """
+
+    study_id: int
+    reader_id: int
+    opens_at: datetime
+    progress: Progress
+    message: str
+
+
+# Everything a reader's page may receive; tests introspect these for truth leaks.
+READER_FACING_TYPES: tuple[type, ...] = (
+    ReaderIdentity, AnswerKey, ReaderCase, AiHint, Progress, Answer, Task,
+    StudyComplete, WashoutPending,
+)

@@ -1,0 +1,110 @@
+"""Study database: connection settings, schema creation, migrations, storage paths.
+
+Many processes creating the same fresh database at once is tested in
+``test_study_concurrency.py`` (it shares that file's process start-up cost).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from study import config
+from study.db import (
+    SCHEMA_VERSION,
+    SchemaTooNewError,
+    connect,
+    migrate,
+    pragmas,
+    resolve_storage_ref,
+    storage_ref,
+    write_transaction,
+)
+
+TABLES = {"schema_version", "case_sets", "cases", "ai_hints", "studies", "study_cases", "readers",
+          "sessions", "plan", "case_views", "answers", "events"}
+
+
+def _schema(db) -> list[tuple[str, str]]:
+    return db.conn.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+
+
+def test_every_connection_gets_the_safety_pragmas(tmp_path: Path) -> None:
+    first = connect(tmp_path / "s.sqlite")
+    second = connect(tmp_path / "s.sqlite")
+    for db in (first, second):
+        assert pragmas(db) == {"journal_mode": "wal", "busy_timeout": 10_000, "foreign_keys": 1,
+                               "synchronous": 2}
+
+
+def test_schema_is_created_and_migration_is_idempotent(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    assert TABLES <= set(db.table_names())
+    before = _schema(db)
+
+    assert migrate(db) == SCHEMA_VERSION
+    assert migrate(connect(tmp_path / "s.sqlite")) == SCHEMA_VERSION
+
+    assert _schema(db) == before
+    versions = [row[0] for row in db.conn.execute("SELECT version FROM schema_version")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    with write_transaction(db) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (?, 'later')", (SCHEMA_VERSION + 1,))
+    with pytest.raises(SchemaTooNewError, match="Update the software"):
+        connect(tmp_path / "s.sqlite")
+
+
+def test_foreign_keys_and_checks_are_enforced(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        with write_transaction(db) as conn:
+            conn.execute(
+                "INSERT INTO cases (case_set_id, position, stored_path, file_format, width, height, "
+                "truth, source_sha256, stored_sha256, created_at) "
+                "VALUES (42, 0, 'x.png', 'png', 1, 1, 1, 'a', 'b', 'now')"
+            )
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        with write_transaction(db) as conn:
+            conn.execute("INSERT INTO case_sets (name, storage_dir, status, created_at) "
+                         "VALUES ('x', '/tmp', 'half-done', 'now')")
+    assert db["case_sets"].count == 0  # the failed transactions left nothing behind
+
+
+def test_write_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    with pytest.raises(RuntimeError, match="boom"):
+        with write_transaction(db) as conn:
+            conn.execute("INSERT INTO case_sets (name, storage_dir, status, created_at) "
+                         "VALUES ('x', '/tmp', 'ready', 'now')")
+            raise RuntimeError("boom")
+    assert db["case_sets"].count == 0
+    assert not db.conn.in_transaction
+
+
+def test_database_path_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "elsewhere" / "study.sqlite"
+    monkeypatch.setenv(config.DB_ENV, str(target))
+    monkeypatch.setenv(config.CASES_ENV, str(tmp_path / "films"))
+    assert config.db_path() == target
+    assert config.db_path(tmp_path / "explicit.sqlite") == tmp_path / "explicit.sqlite"
+    assert config.case_storage_dir() == tmp_path / "films"
+    connect()
+    assert target.exists()
+    monkeypatch.delenv(config.DB_ENV)
+    assert config.db_path() == config.REPO_ROOT / "data" / "study.sqlite"
+
+
+def test_storage_refs_are_relative_inside_the_database_folder(tmp_path: Path) -> None:
+    db = connect(tmp_path / "data" / "s.sqlite")
+    inside = tmp_path / "data" / "cases" / "a.png"
+    outside = tmp_path / "other" / "b.png"
+    assert storage_ref(db, inside) == "cases/a.png"
+    assert storage_ref(db, outside) == str(outside.resolve())
+    assert resolve_storage_ref(db, storage_ref(db, inside)) == inside.resolve()
+    assert resolve_storage_ref(db, storage_ref(db, outside)) == outside.resolve()
