@@ -33,3 +33,4 @@ test: install
 
 bench: install
 	$(PY) bench/latency.py
+	$(PY) bench/ui_latency.py

@@ -8,6 +8,8 @@ No Streamlit import here, so the tables can be checked in plain tests.
 
 from __future__ import annotations
 
+from pages._strings import lookup
+
 from rds_core import errors
 from rds_core.segmentation import NO_LUNGS_WARNING
 
@@ -292,19 +294,8 @@ CORE_WARNINGS_KO: dict[str, str] = {
 
 
 def t(key: str, lang: str, **values: object) -> str:
-    """The UI string ``key`` in ``lang``, with ``values`` filled in.
-
-    Args:
-        key: a key of :data:`STRINGS`.
-        lang: ``"ko"`` or ``"en"``; anything else falls back to English.
-        values: named values for the string's ``{placeholders}``.
-
-    Raises:
-        KeyError: an unknown key (a typo in a page should fail its test, not show a blank).
-    """
-    entry = STRINGS[key]
-    text = entry.get(lang, entry["en"])
-    return text.format(**values) if values else text
+    """The UI string ``key`` of :data:`STRINGS` in ``lang`` (``"ko"`` or ``"en"``), filled in."""
+    return lookup(STRINGS, key, lang, **values)
 
 
 def error_text(error: errors.RdsError, lang: str) -> tuple[str, str | None]:

@@ -8,6 +8,8 @@ checked in plain tests.
 
 from __future__ import annotations
 
+from pages._strings import lookup
+
 __all__ = ["STRINGS", "t"]
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -258,16 +260,5 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
 def t(key: str, lang: str, **values: object) -> str:
-    """The UI string ``key`` in ``lang``, with ``values`` filled in.
-
-    Args:
-        key: a key of :data:`STRINGS`.
-        lang: ``"ko"`` or ``"en"``; anything else falls back to English.
-        values: named values for the string's ``{placeholders}``.
-
-    Raises:
-        KeyError: an unknown key (a typo in a page should fail its test, not show a blank).
-    """
-    entry = STRINGS[key]
-    text = entry.get(lang, entry["en"])
-    return text.format(**values) if values else text
+    """The UI string ``key`` of :data:`STRINGS` in ``lang`` (``"ko"`` or ``"en"``), filled in."""
+    return lookup(STRINGS, key, lang, **values)

@@ -16,10 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from rds_core.errors import WeightPackError
 from rds_core.geometry import Box, Letterbox, letterbox, lung_box
 from rds_core.models.builders import build_network, load_state
-from rds_core.models.packs import Manifest, read_manifest, resolve_pack_dir, verify_files
+from rds_core.models.packs import Manifest, open_pack
 
 __all__ = ["FoldOutputs", "ModelInput", "FoldEnsemble", "has_cam_head", "prepare_input"]
 
@@ -108,11 +107,7 @@ class FoldEnsemble:
     """A loaded, verified classification pack: one network per fold."""
 
     def __init__(self, pack: str | Path, device: torch.device | str = "cpu") -> None:
-        self.pack_dir = resolve_pack_dir(pack)
-        self.manifest = read_manifest(self.pack_dir)
-        if self.manifest.task != "classification":
-            raise WeightPackError(f"Pack '{self.manifest.name}' is a {self.manifest.task} pack, not a classification pack.")
-        verify_files(self.pack_dir, self.manifest)
+        self.pack_dir, self.manifest = open_pack(pack, "classification")
         self.device = torch.device(device)
         self.networks: list[nn.Module] = []
         for name in self.manifest.tensor_files:

@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from rds_core.geometry import Letterbox, letterbox
 from rds_core.models.builders import build_network, load_state
-from rds_core.models.packs import Manifest, read_manifest, resolve_pack_dir, verify_files
+from rds_core.models.packs import Manifest, open_pack
 from rds_core.errors import WeightPackError
 
 __all__ = ["PostProcessing", "LungSegmentation", "LungSegmenter", "postprocess", "smooth_square", "NO_LUNGS_WARNING"]
@@ -90,11 +90,7 @@ class LungSegmenter:
     """A loaded, verified segmentation pack ready for inference (load once, reuse)."""
 
     def __init__(self, pack: str | Path, device: torch.device | str = "cpu") -> None:
-        self.pack_dir = resolve_pack_dir(pack)
-        self.manifest = read_manifest(self.pack_dir)
-        if self.manifest.task != "segmentation":
-            raise WeightPackError(f"Pack '{self.manifest.name}' is a {self.manifest.task} pack, not a segmentation pack.")
-        verify_files(self.pack_dir, self.manifest)
+        self.pack_dir, self.manifest = open_pack(pack, "segmentation")
         self.options = PostProcessing.from_manifest(self.manifest)
         self.device = torch.device(device)
         network = build_network(self.manifest.architecture)

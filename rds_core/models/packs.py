@@ -30,6 +30,7 @@ __all__ = [
     "write_manifest",
     "sha256_file",
     "verify_files",
+    "open_pack",
 ]
 
 FORMAT_VERSION = 1
@@ -216,3 +217,13 @@ def verify_files(pack_dir: Path, manifest: Manifest) -> None:
                 f"Tensor file '{name}' of pack '{manifest.name}' is corrupt or was replaced "
                 f"(sha256 {actual[:12]}... does not match the manifest's {expected[:12]}...)."
             )
+
+
+def open_pack(pack: str | os.PathLike[str], task: str) -> tuple[Path, Manifest]:
+    """Resolve, parse and verify a pack of the given task; the one way packs are opened."""
+    pack_dir = resolve_pack_dir(pack)
+    manifest = read_manifest(pack_dir)
+    if manifest.task != task:
+        raise WeightPackError(f"Pack '{manifest.name}' is a {manifest.task} pack, not a {task} pack.")
+    verify_files(pack_dir, manifest)
+    return pack_dir, manifest

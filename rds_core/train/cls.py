@@ -72,6 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--inner-val-frac", type=float, default=0.12)
+    parser.add_argument("--right-angles", action="store_true",
+                        help="also augment with 90/180/270 degree rotations (slower to learn; films here are upright)")
     parser.add_argument("--max-images", type=int, default=0, help="use only N films (smoke tests)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--device", default="auto")
@@ -176,7 +178,7 @@ def _train_fold(fold: int, train_idx: np.ndarray, inner_idx: np.ndarray, data: d
         tick, losses = time.time(), []
         for batch in tqdm(to_device_batches(len(train_idx), args.batch, generator), desc=f"fold {fold} epoch {epoch + 1}", leave=False):
             rows = torch.from_numpy(train_idx)[batch]
-            images, _ = augment_batch(images_t[rows], None, generator, max_scale=0.08)
+            images, _ = augment_batch(images_t[rows], None, generator, right_angles=args.right_angles, max_scale=0.08)
             images = ((images - pre.mean) / pre.std).to(device).contiguous(memory_format=torch.channels_last)
             target = torch.from_numpy(labels[rows.numpy()]).float().to(device)
             loss = F.binary_cross_entropy_with_logits(network(images)[:, 0].float(), target, pos_weight=pos_weight)
