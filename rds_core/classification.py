@@ -8,7 +8,6 @@ same forward pass (see :mod:`rds_core.explain` for why no backward pass is neede
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,18 +90,6 @@ def prepare_input(pixels: np.ndarray, lung_mask: np.ndarray | None, manifest: Ma
     return ModelInput(tensor, box, fit, (height, width))
 
 
-class _FeaturesAndLogit(nn.Module):
-    """One fold as a function of the input: (positive logit, last feature map)."""
-
-    def __init__(self, network: nn.Module) -> None:
-        super().__init__()
-        self.net = network
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.net.forward_features(x)
-        return self.net.forward_head(features), features
-
-
 class FoldEnsemble:
     """A loaded, verified classification pack: one network per fold."""
 
@@ -114,33 +101,6 @@ class FoldEnsemble:
             network = load_state(build_network(self.manifest.architecture), self.pack_dir / name, self.manifest.name)
             self.networks.append(network.to(self.device).to(memory_format=torch.channels_last))
         self.cam_from_features = all(has_cam_head(n.eval()) for n in self.networks)
-        self._batched = self._build_batched()
-
-    def _build_batched(self):
-        """Stack the folds' weights so one vmapped call runs all folds on the same input.
-
-        Returns None (and the folds run one after another) if the architecture has an
-        operation without a vmap rule; the results are identical either way.
-        """
-        from torch.func import functional_call, stack_module_state
-
-        wrappers = [_FeaturesAndLogit(n) for n in self.networks]
-        params, buffers = stack_module_state(wrappers)
-        template = copy.deepcopy(wrappers[0]).to("meta")
-
-        def one_fold(p: dict, b: dict, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return functional_call(template, (p, b), (x,))
-
-        batched = torch.vmap(one_fold, in_dims=(0, 0, None))
-        classifier = self.networks[0].get_classifier()
-        weight_name = next(f"net.{name}.weight" for name, module in self.networks[0].named_modules() if module is classifier)
-        probe = torch.zeros(1, 1, self.manifest.preprocessing.size, self.manifest.preprocessing.size, device=self.device)
-        try:
-            with torch.no_grad():
-                batched(params, buffers, probe)
-        except Exception:  # noqa: BLE001 - any missing batching rule means: use the loop
-            return None
-        return batched, params, buffers, weight_name
 
     @property
     def n_folds(self) -> int:
@@ -153,15 +113,6 @@ class FoldEnsemble:
     def predict(self, model_input: ModelInput, *, with_cam: bool = True) -> FoldOutputs:
         """Run every fold on the same tensor; CAMs come from the same forward pass."""
         tensor = model_input.tensor.to(self.device)
-        if self._batched is not None:
-            batched, params, buffers, weight_name = self._batched
-            logits_b, features = batched(params, buffers, tensor)  # (folds, 1, 1), (folds, 1, C, h, w)
-            probabilities = torch.sigmoid(logits_b[:, 0, 0].float()).cpu().numpy()
-            cams_b = None
-            if with_cam and self.cam_from_features:
-                weights = params[weight_name][:, 0].to(features.dtype)  # (folds, C)
-                cams_b = torch.einsum("fc,fchw->fhw", weights, features[:, 0]).float().cpu().numpy()
-            return FoldOutputs(probabilities, cams_b)
         tensor = tensor.contiguous(memory_format=torch.channels_last)
         logits, cams = [], []
         for network in self.networks:

@@ -69,14 +69,3 @@ def test_energy_inside_and_minmax_conventions() -> None:
     assert minmax(np.full((3, 3), 7.0)).max() == 0.0
     assert minmax(np.array([[1.0, 3.0]])).tolist() == [[0.0, 1.0]]
 
-
-def test_batched_folds_equal_the_fold_loop(tmp_path: Path) -> None:
-    write_random_classifier_pack(tmp_path / "p", model="efficientnet_b0", size=64, folds=3)
-    ensemble = FoldEnsemble(tmp_path / "p")
-    assert ensemble._batched is not None, "efficientnet_b0 folds run as one vmapped call"
-    model_input = ensemble.prepare(np.random.default_rng(3).random((80, 70), dtype=np.float32), None)
-    batched = ensemble.predict(model_input)
-    ensemble._batched = None
-    looped = ensemble.predict(model_input)
-    assert np.allclose(batched.probabilities, looped.probabilities, atol=1e-6)
-    assert np.allclose(batched.cams, looped.cams, atol=1e-5 * np.abs(looped.cams).max())
