@@ -20,7 +20,7 @@ from rds_core.device import resolve_device
 from rds_core.explain import CamSet, build_cam_set, resize_mask
 from rds_core.geometry import resize
 from rds_core.imaging.radiograph import Radiograph
-from rds_core.models.packs import Manifest
+from rds_core.models.packs import Manifest, resolve_pack_dir
 from rds_core.segmentation import LungSegmenter
 
 __all__ = [
@@ -116,11 +116,19 @@ class Analysis:
         }
 
 
-@functools.lru_cache(maxsize=4)
 def load_models(pack: str | Path = DEFAULT_PACK, seg_pack: str | Path = DEFAULT_SEG_PACK, device: str = "auto") -> Models:
-    """Load and verify both packs once per (pack, seg pack, device)."""
+    """Load and verify both packs once per (pack folder, seg pack folder, device).
+
+    Names are resolved to folders first, so the cache never hands out packs from another
+    weights folder (``RDS_WEIGHTS_DIR`` may change, e.g. between tests).
+    """
+    return _load_models(resolve_pack_dir(pack).resolve(), resolve_pack_dir(seg_pack).resolve(), device)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_models(pack_dir: Path, seg_dir: Path, device: str) -> Models:
     resolved = resolve_device(device)
-    return Models(LungSegmenter(seg_pack, resolved), FoldEnsemble(pack, resolved), resolved)
+    return Models(LungSegmenter(seg_dir, resolved), FoldEnsemble(pack_dir, resolved), resolved)
 
 
 def display_shape(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> tuple[int, int]:
