@@ -22,7 +22,7 @@ from rds_core.models.builders import build_network, load_state
 from rds_core.models.packs import Manifest, open_pack
 from rds_core.errors import WeightPackError
 
-__all__ = ["PostProcessing", "LungSegmentation", "LungSegmenter", "postprocess", "smooth_square", "NO_LUNGS_WARNING"]
+__all__ = ["PostProcessing", "LungSegmentation", "LungSegmenter", "postprocess", "smooth_square", "rotation_averaged_probability", "NO_LUNGS_WARNING"]
 
 NO_LUNGS_WARNING = "No plausible lungs found - is this a chest X-ray?"
 
@@ -86,6 +86,18 @@ def postprocess(prob: np.ndarray, options: PostProcessing) -> np.ndarray:
     return mask
 
 
+@torch.no_grad()
+def rotation_averaged_probability(
+    network: torch.nn.Module, tensor: torch.Tensor, rotations: tuple[int, ...], device: torch.device
+) -> np.ndarray:
+    """Run a U-Net on the (1, 1, S, S) input turned by each right angle in ``rotations``, in one
+    batch, and average the probabilities after rotating each back (so the result is equivariant)."""
+    batch = torch.cat([torch.rot90(tensor, k=r // 90, dims=(2, 3)) for r in rotations])
+    probs = torch.sigmoid(network(batch.to(device).contiguous(memory_format=torch.channels_last)).float())
+    back = [torch.rot90(probs[i : i + 1], k=-(r // 90), dims=(2, 3)) for i, r in enumerate(rotations)]
+    return torch.cat(back).mean(0)[0].cpu().numpy()
+
+
 class LungSegmenter:
     """A loaded, verified segmentation pack ready for inference (load once, reuse)."""
 
@@ -104,16 +116,9 @@ class LungSegmenter:
         tensor = torch.from_numpy((square - pre.mean) / pre.std)[None, None]
         return tensor, box
 
-    @torch.no_grad()
     def probability_square(self, tensor: torch.Tensor) -> np.ndarray:
         """Lung probability in model space, averaged over the configured rotations."""
-        rotations = self.options.tta_rotations
-        batch = torch.cat([torch.rot90(tensor, k=r // 90, dims=(2, 3)) for r in rotations])
-        batch = batch.to(self.device).contiguous(memory_format=torch.channels_last)
-        probs = torch.sigmoid(self.network(batch).float())
-        # Rotate each prediction back before averaging, so the result is equivariant.
-        back = [torch.rot90(probs[i : i + 1], k=-(r // 90), dims=(2, 3)) for i, r in enumerate(rotations)]
-        return torch.cat(back).mean(0)[0].cpu().numpy()
+        return rotation_averaged_probability(self.network, tensor, self.options.tta_rotations, self.device)
 
     def segment(self, pixels: np.ndarray) -> LungSegmentation:
         """Segment the lungs of a [0, 1] film; the mask comes back at the film's size."""

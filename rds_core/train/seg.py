@@ -28,7 +28,13 @@ from rds_core.geometry import letterbox
 from rds_core.imaging import load_radiograph
 from rds_core.models.builders import build_network, save_pack
 from rds_core.models.packs import Architecture, Manifest, Preprocessing
-from rds_core.segmentation import LungSegmenter, PostProcessing, postprocess, smooth_square
+from rds_core.segmentation import (
+    LungSegmenter,
+    PostProcessing,
+    postprocess,
+    rotation_averaged_probability,
+    smooth_square,
+)
 from rds_core.train.augment import augment_batch
 from rds_core.train.loop import CsvLog, EarlyStopping, load_checkpoint, save_checkpoint, seed_everything, to_device_batches
 from rds_core.train.table import patient_split, read_table
@@ -210,11 +216,7 @@ def _choose_postprocessing(network: torch.nn.Module, val: pd.DataFrame, device: 
         for pixels in films:
             square, box = letterbox(pixels, pre.size)
             tensor = torch.from_numpy((square - pre.mean) / pre.std)[None, None]
-            with torch.no_grad():
-                batch = torch.cat([torch.rot90(tensor, r // 90, (2, 3)) for r in rotations]).to(device)
-                out = torch.sigmoid(network(batch.contiguous(memory_format=torch.channels_last))).float().cpu()
-                back = torch.cat([torch.rot90(out[i : i + 1], -(r // 90), (2, 3)) for i, r in enumerate(rotations)])
-            probs.append((box, back.mean(0)[0].numpy()))
+            probs.append((box, rotation_averaged_probability(network, tensor, rotations, device)))
         for median in (0, 5, 9):
             for fill in (False, True):
                 options = PostProcessing(median=median, fill_holes=fill, tta_rotations=rotations)
