@@ -20,6 +20,7 @@ from study import StudyError, charts, reporting
 from study.analysis import (
     AnalysisError,
     SimulatedStudy,
+    ai_right_wrong_auc,
     automation_bias_summary,
     mrmc,
     reader_metrics,
@@ -28,6 +29,8 @@ from study.analysis import (
     switching,
     switching_by_arm,
 )
+from study.analysis.multiplicity import PLAN_TEXT
+from study.analysis.power import VANDYKE_COMPONENTS, components_from_pilot
 from study.config import db_path
 
 st.title("Reader study results")
@@ -106,6 +109,7 @@ def _table(build: Callable[[], pd.DataFrame]) -> None:
 st.subheader("Did the AI help? MRMC analysis of the AUC")
 notes: list[str] = []
 tables: dict[str, pd.DataFrame] = {}
+result = None  # the MRMC result, when there is one (also the pilot of the planner below)
 pair = reporting.default_comparison(arms)
 if pair is None:
     st.info("Choose at least two arms to compare them.")
@@ -118,15 +122,23 @@ else:
     if aided == reference:
         st.info("Choose two different arms.")
     else:
-        crossed, left_out = reporting.crossed_reads(shown, (aided, reference))
+        # All shown arms in one analysis (pooled error term); the chosen pair comes first so
+        # that its difference is the headline.
+        analysed = [aided, reference] + [a for a in arms if a not in (aided, reference)]
+        crossed, left_out = reporting.crossed_reads(shown, analysed)
         if left_out:
-            st.caption("Left out of the MRMC analysis (have not read every case in both arms): "
-                       + ", ".join(map(str, left_out)))
+            both = "both arms" if len(analysed) == 2 else f"all {len(analysed)} arms"
+            st.warning(f"Left out of the MRMC analysis (have not read every case in {both}): "
+                       + ", ".join(map(str, left_out))
+                       + ". The analysis below uses only the readers who finished.")
         try:
-            result = mrmc(crossed, modalities=(aided, reference))
+            result = mrmc(crossed, modalities=analysed)
         except AnalysisError as err:
             st.warning(f"No MRMC analysis yet: {err}")
         else:
+            if len(result.readers) == 1:
+                st.warning("Only one reader has finished: only the fixed-reader (FRRC) analysis is "
+                           "defined; it speaks for this reader only.")
             conclusion = reporting.conclusion_sentence(result)
             notes.append(conclusion)
             st.markdown(f"**Conclusion.** {conclusion}")
@@ -136,14 +148,49 @@ else:
                 st.info(check, icon=":material/science:")
             tables["AUC per arm (RRRC 95% CI)"] = reporting.arm_auc_table(result)
             tables["Tests of the difference"] = reporting.mrmc_table(result)
+            if len(analysed) > 2:
+                tables["Global test: all arms have the same AUC"] = reporting.global_table(result)
+                tables["Pairwise comparisons (RRRC, pooled error, Holm after the global test)"] = (
+                    reporting.pairwise_table(result))
+            try:
+                tables["Sensitivity and specificity of the yes/no calls (MRMC, RRRC)"] = (
+                    reporting.binary_endpoint_table(crossed, analysed))
+            except AnalysisError as err:
+                st.info(f"Sensitivity and specificity: {err}")
             for heading, table in tables.items():
                 st.markdown(f"**{heading}**")
                 st.dataframe(table, hide_index=True)
             st.caption("RRRC (random readers and cases) is the headline: it speaks for readers and "
                        "cases beyond this study. Obuchowski-Rockette with jackknife covariance and "
                        "Hillis degrees of freedom, validated against OR-DBM MRMC.")
+            st.caption(PLAN_TEXT)
+            notes.append(PLAN_TEXT)
             with st.expander("Variance components"):
                 st.json(result.to_dict()["variance_components"])
+
+with st.expander("Plan a study: power over readers and cases"):
+    # This study as the pilot once it has an analysis with 2+ readers; else published values.
+    use_pilot = result is not None and len(result.readers) > 1
+    components = components_from_pilot(result) if use_pilot else VANDYKE_COMPONENTS
+    effect = st.number_input("AUC difference to detect", min_value=0.005, max_value=0.3, value=0.05,
+                             step=0.005, format="%.3f", key="plan_effect")
+    try:
+        plan_figure = charts.power_curves(components, effect=effect)
+    except ValueError as err:
+        st.info(f"{err} Showing the published Van Dyke components instead.")
+        components = VANDYKE_COMPONENTS
+        plan_figure = charts.power_curves(components, effect=effect)
+    else:
+        if source.simulated and use_pilot:
+            plan_figure = charts.mark_simulated(plan_figure)
+    st.plotly_chart(plan_figure, key="chart_plan")
+    st.caption("Hillis, Obuchowski & Berbaum (2011), as RJafroc SsPowerGivenJK, from the variance "
+               f"components of {components.source}. Command line: python -m study plan PILOT.csv "
+               "--effect D --readers J --power 0.8")
+
+readiness = reporting.chart_readiness(shown)
+if readiness:
+    st.info(readiness, icon=":material/hourglass_top:")
 
 readers_tab, switching_tab, time_tab, cases_tab, export_tab = st.tabs(
     ["Readers", "Switching", "Reading time", "Cases", "Export"])
@@ -164,6 +211,9 @@ with switching_tab:
     if "flagged" in shown.columns and shown["flagged"].astype(bool).any():
         st.markdown("**Automation-bias cases** (the AI hint was wrong on purpose) against the others")
         _table(lambda: automation_bias_summary(shown, unaided="none"))
+        st.markdown("**AUC per arm on the cases where the AI was right and where it was wrong**")
+        _table(lambda: ai_right_wrong_auc(shown))
+        _chart("Automation bias", lambda: charts.automation_bias_chart(reads, arms=arms, roles=roles))
 
 with time_tab:
     _chart("Reading time", lambda: charts.reading_time_chart(reads, arms=arms, roles=roles))

@@ -2,6 +2,8 @@
 
 Commands:
     mrmc FILE.csv [--json]   Obuchowski-Rockette MRMC analysis (`study.analysis.cli`).
+    plan PILOT.csv --effect D --readers J (--cases K | --power P)
+                             power or cases needed, from a pilot (`study.analysis.power`).
     demo-setup               database, demo case set from samples/, demo study and reader
                              (`study.demo`); fast and harmless to run again.
 
@@ -19,6 +21,21 @@ from pathlib import Path
 __all__ = ["build_parser", "main"]
 
 
+def _add_read_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that analyse a CSV of reads."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"),
+                       help="inclusive rating scale (default 0 100)")
+    scale.add_argument("--no-scale", action="store_true",
+                       help="accept any finite rating (e.g. model scores or log-odds)")
+    parser.add_argument("--modalities", nargs="+", metavar="ARM",
+                        help="the modalities to analyse, in order (differences earlier - later); "
+                        "default all, sorted")
+    parser.add_argument("--alpha", type=float, default=0.05,
+                        help="significance level (default 0.05)")
+
+
 def _run_mrmc(args: argparse.Namespace) -> int:
     from study.analysis.cli import run_mrmc
 
@@ -30,23 +47,46 @@ def _add_mrmc(subparsers: argparse._SubParsersAction) -> None:
         "mrmc",
         help="Obuchowski-Rockette MRMC analysis of a CSV of reads",
         description="Obuchowski-Rockette MRMC analysis (empirical AUC, jackknife covariance, "
-        "Hillis ddf) of FILE with columns reader, modality, case, truth, rating. The "
-        "difference is modality 1 - modality 2 in sorted order unless --modalities is given. "
+        "Hillis ddf) of FILE with columns reader, modality, case, truth, rating (or score, as "
+        "in the long-format export). With more than two modalities: global tests and every "
+        "pairwise difference with the pooled error term. Differences are earlier - later "
+        "modality in sorted order unless --modalities is given. "
         "Exit status 2 when the file cannot be analysed.",
     )
     parser.add_argument("file", type=Path,
                         help="CSV with columns reader, modality, case, truth, rating")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    scale = parser.add_mutually_exclusive_group()
-    scale.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"),
-                       help="inclusive rating scale (default 0 100)")
-    scale.add_argument("--no-scale", action="store_true",
-                       help="accept any finite rating (e.g. model scores or log-odds)")
-    parser.add_argument("--modalities", nargs=2, metavar=("A", "B"),
-                        help="the two modalities to compare, difference A - B")
-    parser.add_argument("--alpha", type=float, default=0.05,
-                        help="significance level (default 0.05)")
+    _add_read_options(parser)
+    parser.add_argument("--endpoint", choices=("auc", "sensitivity", "specificity"), default="auc",
+                        help="figure of merit (default auc); sensitivity/specificity analyse the "
+                        "0/1 column call")
     parser.set_defaults(handler=_run_mrmc)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from study.analysis.cli import run_plan
+
+    return run_plan(args)
+
+
+def _add_plan(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="power, or the cases needed, for a future study from a pilot CSV",
+        description="Sample size / power for an MRMC ROC study (Hillis, Obuchowski & Berbaum "
+        "2011, as RJafroc SsPowerGivenJK / SsSampleSizeKGivenJ) from the OR variance components "
+        "of PILOT (same CSV as mrmc). Reports RRRC, FRRC and RRFC. Exit status 2 when the pilot "
+        "cannot be analysed.",
+    )
+    parser.add_argument("file", type=Path,
+                        help="pilot CSV with columns reader, modality, case, truth, rating")
+    parser.add_argument("--effect", type=float, required=True,
+                        help="AUC difference to detect (e.g. 0.05)")
+    parser.add_argument("--readers", type=int, required=True, help="number of readers J")
+    goal = parser.add_mutually_exclusive_group(required=True)
+    goal.add_argument("--cases", type=int, help="number of cases K: report the power")
+    goal.add_argument("--power", type=float, help="target power: report the smallest K reaching it")
+    _add_read_options(parser)
+    parser.set_defaults(handler=_run_plan)
 
 
 def _run_demo_setup(args: argparse.Namespace) -> int:
@@ -81,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m study", description="Reader-study tools.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_mrmc(subparsers)
+    _add_plan(subparsers)
     _add_demo_setup(subparsers)
     return parser
 

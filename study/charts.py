@@ -28,11 +28,13 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from study.analysis.automation_bias import readers_harmed
 from study.analysis.errors import ReadTableError
+from study.analysis.power import PlanComponents, power_given_jk
 from study.analysis.reader_metrics import reader_calls, reader_metrics
 from study.analysis.switching import SWITCH_COUNTS, switching, switching_by_arm
 from study.analysis.table import binary_column, check_truth, numeric_column, require_columns, sorted_labels
-from study.reporting import arm_name, arm_order, filter_reads, role_order
+from study.reporting import arm_name, arm_order, chart_readiness, filter_reads, role_order
 
 __all__ = [
     "ARM_COLOURS",
@@ -43,6 +45,8 @@ __all__ = [
     "switching_sankey",
     "reading_time_chart",
     "case_difficulty_chart",
+    "automation_bias_chart",
+    "power_curves",
     "mark_simulated",
     "figure_html",
     "charts_report_html",
@@ -165,10 +169,16 @@ def roc_curves(
 
     Returns:
         The figure.
+
+    Raises:
+        ReadTableError: until cases with and without RDS have been read.
     """
     table = _select(reads, arms, roles, ["reader", "modality", "case", "truth", "rating"], "ROC curves")
     check_truth(table)
     truth = binary_column(table, "truth")
+    if truth.all() or not truth.any():
+        # A curve needs both classes; until then say how far the study is instead.
+        raise ReadTableError(chart_readiness(table) or "A ROC curve needs cases with and without RDS.")
     rating = numeric_column(table, "rating")
     calls = reader_calls(table) if "call" in table.columns else None
     readers = sorted_labels(table["reader"])
@@ -229,10 +239,18 @@ def paired_reader_chart(
         roles: reader roles to show; None = all.
 
     Returns:
-        The figure (accuracy left, AUC right), values from `study.analysis.reader_metrics`.
+        The figure (accuracy left, AUC right, both on a fixed 0-1 axis), values from
+        `study.analysis.reader_metrics`.
+
+    Raises:
+        ReadTableError: until both classes and two arms have been read (the message says
+            what is missing and how far the study is).
     """
     table = _select(reads, arms, roles, ["reader", "modality", "case", "truth", "rating", "call"],
                     "The per-reader chart")
+    missing = chart_readiness(table)
+    if missing:
+        raise ReadTableError(missing)
     metrics = reader_metrics(table)
     arm_list = arm_order(table["modality"])
     names = [arm_name(a) for a in arm_list]
@@ -264,7 +282,9 @@ def paired_reader_chart(
             hovertemplate=f"Mean %{{x}}: {metric} %{{y:.3f}}<extra></extra>",
         ), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=names, type="category")
-    fig.update_yaxes(rangemode="normal")
+    # Fixed 0-1 axes: early in a study a free axis would zoom into noise (or run -1..4).
+    fig.update_yaxes(range=[0, 1])
+    fig.update_traces(cliponaxis=False)  # markers at exactly 1.0 stay whole
     return _layout(fig, "Each reader with and without AI (one line per reader)", height=480)
 
 
@@ -450,6 +470,84 @@ def case_difficulty_chart(
     fig.update_yaxes(range=[-0.05, 1.05], tickformat=".0%", title_text="readers correct")
     return _layout(fig, "Case difficulty: share of readers correct (diamond = automation-bias case)",
                    height=720)
+
+
+def automation_bias_chart(
+    reads: pd.DataFrame,
+    *,
+    arms: Sequence[Hashable] | None = None,
+    roles: Sequence[Hashable] | None = None,
+) -> go.Figure:
+    """Each reader's accuracy on the AI-wrong cases, without AI (x) and with it (y).
+
+    Readers below the diagonal did worse with the hint on the cases where it was wrong: the AI
+    harmed them (red, named); `study.analysis.automation_bias.readers_harmed` decides.
+
+    Args:
+        reads: tidy table with reader, modality, case, truth, call and ai_call (or flagged).
+        arms: arms to show (the unaided arm ``none`` must be among them); None = all.
+        roles: reader roles; None = all.
+    """
+    table = _select(reads, arms, roles, ["reader", "modality", "case", "truth", "call"],
+                    "The automation-bias chart")
+    harmed = readers_harmed(table, unaided="none")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#a0aec0", dash="dot"),
+                             name="same accuracy", hoverinfo="skip"))
+    arm_list = arm_order(harmed["modality"])
+    for arm in arm_list:
+        part = harmed[harmed["modality"] == arm]
+        fig.add_trace(go.Scatter(
+            x=part["accuracy_unaided"], y=part["accuracy_aided"], mode="markers+text",
+            text=[str(r) if h else "" for r, h in zip(part["reader"], part["harmed"])],
+            textposition="bottom right", cliponaxis=False,
+            marker=dict(size=12, color=[_WRONG if h else arm_colour(arm, arm_list) for h in part["harmed"]],
+                        symbol=["x" if h else "circle" for h in part["harmed"]],
+                        line=dict(width=1, color="white")),
+            name=f"{arm_name(arm)} (red x = harmed)",
+            hovertemplate="%{text}<br>without AI %{x:.2f}, with AI %{y:.2f}<extra></extra>",
+        ))
+    fig.update_xaxes(range=[0, 1], title_text="accuracy on AI-wrong cases, no AI", tickformat=".0%")
+    fig.update_yaxes(range=[0, 1], title_text="accuracy on AI-wrong cases, with AI", tickformat=".0%")
+    n = int(harmed["harmed"].sum())
+    return _layout(fig, f"Automation bias: {n} reader-arm pair(s) harmed by a wrong AI hint", height=520)
+
+
+def power_curves(
+    components: PlanComponents,
+    *,
+    effect: float,
+    readers: Sequence[int] = (4, 6, 8, 12, 16),
+    cases: Sequence[int] = tuple(range(20, 401, 10)),
+    analysis: str = "RRRC",
+    alpha: float = 0.05,
+    target: float = 0.8,
+) -> go.Figure:
+    """Planned power over the number of cases, one line per number of readers.
+
+    Args:
+        components: variance components of a pilot, or published ones
+            (`study.analysis.power.VANDYKE_COMPONENTS`); their ``source`` is in the title.
+        effect: AUC difference to detect.
+        readers: reader counts, one line each.
+        cases: case counts on the x axis.
+        analysis: ``"RRRC"`` (default), ``"FRRC"`` or ``"RRFC"``.
+        alpha: significance level.
+        target: power drawn as a dashed line (e.g. 0.8).
+    """
+    fig = go.Figure()
+    for index, j in enumerate(readers):
+        power = [power_given_jk(components, effect=effect, readers=j, cases=k, alpha=alpha,
+                                analysis=analysis).power for k in cases]
+        fig.add_trace(go.Scatter(x=list(cases), y=power, mode="lines", name=f"{j} readers",
+                                 line=dict(color=qualitative.Safe[index % len(qualitative.Safe)], width=2),
+                                 hovertemplate=f"{j} readers, %{{x}} cases: power %{{y:.2f}}<extra></extra>"))
+    fig.add_hline(y=target, line=dict(color="#c53030", dash="dash"),
+                  annotation_text=f"power {target:.0%}", annotation_position="top left")
+    fig.update_xaxes(title_text="cases (diseased + non-diseased, same mix as the pilot)")
+    fig.update_yaxes(range=[0, 1], title_text=f"power ({analysis})", tickformat=".0%")
+    return _layout(fig, f"Power to detect an AUC difference of {abs(effect):.3f} "
+                   f"({components.source})", height=480)
 
 
 def mark_simulated(fig: go.Figure) -> go.Figure:

@@ -22,7 +22,8 @@ import pandas as pd
 
 from study.analysis.errors import ReadTableError
 from study.analysis.export import to_imrmc_text, write_long_csv
-from study.analysis.mrmc import DifferenceTest, MrmcResult
+from study.analysis.mrmc import DifferenceTest, MrmcResult, mrmc
+from study.analysis.multiplicity import multiplicity_plan
 from study.analysis.simulate import SimulatedStudy, SimulationSettings, simulate_study
 from study.analysis.table import sorted_labels
 from study.records import ARMS
@@ -43,6 +44,10 @@ __all__ = [
     "crossed_reads",
     "default_comparison",
     "mrmc_table",
+    "global_table",
+    "pairwise_table",
+    "chart_readiness",
+    "binary_endpoint_table",
     "arm_auc_table",
     "conclusion_sentence",
     "simulation_check",
@@ -251,8 +256,8 @@ def crossed_reads(
 
     While a study runs, some readers have not read every case in both arms; MRMC needs a
     fully crossed block, so those readers are left out (and named, so the page can say so).
-    When fewer than two readers are complete, the reads are returned unchanged and the MRMC
-    check explains what is missing.
+    With one complete reader the analysis is the fixed-reader one; with none, the reads are
+    returned unchanged and the MRMC check explains what is missing.
 
     Args:
         reads: tidy table with reader, modality, case.
@@ -266,7 +271,7 @@ def crossed_reads(
     needed = part["case"].nunique() * len(set(arms))
     per_reader = cells.groupby("reader").size()
     complete = [r for r in sorted_labels(part["reader"]) if per_reader.get(r, 0) == needed]
-    if len(complete) < 2:
+    if not complete:
         return part, []
     left_out = [r for r in sorted_labels(part["reader"]) if r not in complete]
     return part[part["reader"].isin(complete)], left_out
@@ -332,6 +337,97 @@ def mrmc_table(result: MrmcResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def global_table(result: MrmcResult) -> pd.DataFrame:
+    """The global tests that all arms have the same mean AUC (one row per analysis).
+
+    Args:
+        result: an `MrmcResult` of two or more arms.
+
+    Returns:
+        Columns ``analysis``, ``generalises_to``, ``statistic`` (text), ``df`` (text) and ``p``.
+    """
+    rows = []
+    for analysis in (result.rrrc, result.frrc, result.rrfc):
+        g = analysis.global_test
+        df = _df_text(g.ndf) if g.statistic_name == "chi2" else f"{_df_text(g.ndf)}, {_df_text(g.ddf)}"
+        rows.append({"analysis": g.analysis, "generalises_to": _GENERALISES.get(g.analysis, ""),
+                     "statistic": f"{g.statistic_name} = {g.statistic:.3f}", "df": df, "p": g.p})
+    return pd.DataFrame(rows)
+
+
+def pairwise_table(result: MrmcResult) -> pd.DataFrame:
+    """Every pair of arms under the multiplicity plan (RRRC, pooled error term, Holm).
+
+    Args:
+        result: an `MrmcResult` of two or more arms.
+
+    Returns:
+        One row per pair: ``comparison`` (plain names), ``difference``, ``ci_low``,
+        ``ci_high`` (unadjusted), ``p``, ``p_holm``, ``significant`` (after the gate).
+    """
+    _, decisions = multiplicity_plan(result)
+    return pd.DataFrame([
+        {"comparison": f"{arm_name(d.modalities[0])} - {arm_name(d.modalities[1])}",
+         "difference": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high, "p": d.p,
+         "p_holm": d.p_holm, "significant": d.significant}
+        for d in decisions
+    ])
+
+
+def binary_endpoint_table(reads: pd.DataFrame, arms: Sequence[Hashable], *,
+                          alpha: float = 0.05) -> pd.DataFrame:
+    """MRMC (OR, RRRC) of sensitivity and specificity of the yes/no calls, first arm minus second.
+
+    Args:
+        reads: the fully crossed reads (with the ``call`` column).
+        arms: the analysed arms; the difference is ``arms[0] - arms[1]`` (error term pooled
+            over all of them).
+        alpha: significance level.
+
+    Returns:
+        One row per endpoint: ``endpoint``, ``first``, ``second`` (reader-averaged values),
+        ``difference``, ``ci_low``, ``ci_high``, ``p``.
+    """
+    rows = []
+    for endpoint in ("sensitivity", "specificity"):
+        result = mrmc(reads, modalities=list(arms), endpoint=endpoint, alpha=alpha)
+        test = result.rrrc.difference
+        rows.append({"endpoint": endpoint, arm_name(arms[0]): result.mean_auc[0],
+                     arm_name(arms[1]): result.mean_auc[1], "difference": test.estimate,
+                     "ci_low": test.ci_low, "ci_high": test.ci_high, "p": test.p})
+    return pd.DataFrame(rows)
+
+
+def chart_readiness(reads: pd.DataFrame) -> str | None:
+    """What is still missing before the comparison charts mean anything, or None when ready.
+
+    The charts need reads of both diseased and non-diseased cases (an AUC needs both) and
+    at least two arms (a comparison needs two).
+
+    Args:
+        reads: tidy table with modality, case, truth (may be empty).
+
+    Returns:
+        One sentence with the progress so far and what is missing, or None.
+    """
+    if reads.empty:
+        return "No answers yet: the charts appear once readers have read cases in two arms."
+    truth = reads.drop_duplicates("case")["truth"].astype(int)
+    missing = []
+    if not (truth == 1).any():
+        missing.append("a case with RDS")
+    if not (truth == 0).any():
+        missing.append("a case without RDS")
+    n_arms = reads["modality"].nunique()
+    if n_arms < 2:
+        missing.append("a second arm")
+    if not missing:
+        return None
+    return (f"So far {len(reads)} reads of {reads['case'].nunique()} cases by "
+            f"{reads['reader'].nunique()} reader(s) in {n_arms} arm(s). The charts need "
+            f"{' and '.join(missing)} read first.")
+
+
 def arm_auc_table(result: MrmcResult) -> pd.DataFrame:
     """Reader-averaged AUC per arm with its RRRC confidence interval.
 
@@ -373,8 +469,8 @@ def conclusion_sentence(result: MrmcResult) -> str:
         True
     """
     test = result.rrrc.difference
-    first, second = result.modalities
-    auc_first, auc_second = result.mean_auc
+    first, second = result.modalities[:2]
+    auc_first, auc_second = result.mean_auc[:2]
     level = round(100 * (1 - result.alpha))
     numbers = (
         f"With {arm_name(first)} the readers' mean AUC was {auc_first:.3f}, against "
@@ -383,6 +479,15 @@ def conclusion_sentence(result: MrmcResult) -> str:
     )
     if not (math.isfinite(test.p) and math.isfinite(test.ci_low)):
         return numbers + "; the study is too small or too uniform to test the difference."
+    if len(result.modalities) > 2:
+        # More than two arms: the multiplicity plan decides (global test, then Holm).
+        passed, decisions = multiplicity_plan(result)
+        decision = decisions[0]
+        numbers += (f"; Holm-adjusted p = {decision.p_holm:.3f}, global test "
+                    f"{'passed' if passed else 'not significant'}")
+        if not decision.significant:
+            return (f"{numbers} - no clear difference under the multiplicity plan: this study "
+                    "cannot tell whether it helps.")
     if test.p < result.alpha and test.estimate > 0:
         verdict = f"readers were more accurate with {arm_name(first)}, and chance alone is an unlikely explanation."
     elif test.p < result.alpha:
@@ -404,9 +509,9 @@ def simulation_check(study: SimulatedStudy, result: MrmcResult) -> str:
         contains the built-in effect.
     """
     aided, unaided = study.settings.aided, study.settings.unaided
-    if tuple(result.modalities) == (aided, unaided):
+    if tuple(result.modalities[:2]) == (aided, unaided):
         truth = study.true_difference
-    elif tuple(result.modalities) == (unaided, aided):
+    elif tuple(result.modalities[:2]) == (unaided, aided):
         truth = -study.true_difference
     else:
         return "The built-in effect is defined between the simulated arms only."

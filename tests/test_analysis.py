@@ -262,3 +262,51 @@ def test_simulator_true_auc_follows_the_binormal_formula(study) -> None:
     by_arm = study.true_auc.pivot(index="reader", columns="modality", values="auc")
     assert (by_arm["aided"] > by_arm["unaided"]).all()  # a helpful AI helps every reader
     assert study.true_reader_difference == pytest.approx((by_arm["aided"] - by_arm["unaided"]).mean())
+
+
+# --- multiplicity plan and automation bias by AI correctness ----------------------------------
+
+
+def test_holm_adjustment_matches_its_definition() -> None:
+    from study.analysis.multiplicity import holm_adjust
+
+    assert holm_adjust([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    assert holm_adjust([0.5, 0.01]).tolist() == pytest.approx([0.5, 0.02])
+    out = holm_adjust([float("nan"), 0.02])
+    assert np.isnan(out[0]) and out[1] == pytest.approx(0.02)
+
+
+def test_multiplicity_plan_claims_nothing_when_the_global_test_fails() -> None:
+    from study.analysis import mrmc, simulate_study
+    from study.analysis.multiplicity import multiplicity_plan
+    from study.analysis.simulate import SimulationSettings
+
+    reads = simulate_study(SimulationSettings(n_readers=4, n_diseased=20, n_nondiseased=20,
+                                              ai_weight=0.0), seed=3).reads
+    third = reads[reads["modality"] == "aided"].assign(modality="other")
+    result = mrmc(pd.concat([reads, third]))
+    passed, decisions = multiplicity_plan(result)
+    assert len(decisions) == 3
+    if not passed:
+        assert not any(d.significant for d in decisions)
+    assert all(d.p_holm >= d.p for d in decisions)
+
+
+def test_ai_right_wrong_auc_splits_by_the_ai_call_shown() -> None:
+    from study.analysis import ai_right_wrong_auc
+
+    rows = []
+    for reader in ("A", "B"):
+        for case in range(8):
+            truth = case % 2
+            ai_call = truth if case < 4 else 1 - truth
+            for modality in ("none", "score"):
+                # With the AI, the reader follows it; without, the reader is right.
+                rating = (ai_call if modality == "score" else truth) * 10 + case / 100
+                rows.append((reader, modality, case, truth, rating, ai_call))
+    reads = pd.DataFrame(rows, columns=["reader", "modality", "case", "truth", "rating", "ai_call"])
+    table = ai_right_wrong_auc(reads).set_index(["subset", "modality"])
+    assert table.at[("AI right", "score"), "auc"] == 1.0
+    assert table.at[("AI wrong", "score"), "auc"] == 0.0
+    assert table.at[("AI wrong", "none"), "auc"] == 1.0
+    assert table.at[("AI wrong", "none"), "n_cases"] == 4

@@ -4,6 +4,7 @@ and a real study read from the database."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,7 @@ def test_a_wrong_secret_is_refused_and_shows_nothing_of_the_data(env) -> None:
     assert "SIMULATED" not in page and "R01" not in page and "AUC" not in page
 
 
-def test_repeated_wrong_tries_lock_the_form_even_for_the_right_secret(env) -> None:
+def test_repeated_wrong_tries_lock_the_form_even_for_the_right_secret(env, monkeypatch) -> None:
     at = _app().run()
     for _ in range(gate.MAX_TRIES):
         at = _submit(at, "guess")
@@ -92,7 +93,8 @@ def test_repeated_wrong_tries_lock_the_form_even_for_the_right_secret(env) -> No
     assert at.button[0].disabled and "Too many wrong tries. Try again in" in at.error[0].value
     at.text_input(key="rds_admin_secret_input").input(SECRET).run()
     assert at.button[0].disabled and _data_elements(at) == 0
-    at.session_state["rds_admin_gate"].locked_until = 0.0  # the pause is over
+    later = time.time() + gate.LOCK_SECONDS + 1
+    monkeypatch.setattr(gate, "clock", lambda: later)  # the pause is over
     at = _submit(at.run(), SECRET)
     assert not at.error and at.get("plotly_chart")
 
@@ -134,8 +136,12 @@ def test_right_secret_shows_the_simulated_study_clearly_labelled_with_its_effect
     assert at.selectbox(key="results_source").value == "simulated"
     assert at.warning[0].value.startswith("**SIMULATED STUDY - not real results.**")
     specs = _chart_specs(at)
-    assert len(specs) == 5
+    assert len(specs) == 7  # 5 study charts, the automation-bias chart and the planner
     assert all(s["layout"]["title"]["text"].startswith("SIMULATED DATA - ") for s in specs)
+    titles = [s["layout"]["title"]["text"] for s in specs]
+    assert any("Automation bias:" in t for t in titles)
+    assert any("Power to detect an AUC difference of 0.050 (pilot: 6 readers" in t for t in titles)
+    assert "Multiplicity plan (fixed before the study)" in _texts(at)
 
     study = reporting.simulated_study()
     frames = {tuple(df.value.columns): df.value for df in at.dataframe}
@@ -228,3 +234,50 @@ def test_a_real_study_with_answers_is_shown_first_and_not_labelled_simulated(env
     assert set(at.multiselect(key=f"results_roles_study:{study.study_id}").value) == {
         "neonatologist", reporting.UNKNOWN_ROLE}
     assert not any(s["layout"]["title"]["text"].startswith("SIMULATED") for s in _chart_specs(at))
+
+
+def test_a_three_arm_study_gets_the_global_test_and_the_pooled_pairwise_table(env, tmp_path: Path) -> None:
+    db = connect(env)
+    study = make_study(db, tmp_path, n=8, arms=("none", "score", "score_heatmap"), name="three")
+    readers = create_readers(db, study.study_id, 3)
+    rng = np.random.default_rng(5)
+    for reader in readers:
+        _answer_all(db, study.study_id, reader.reader_id, rng)
+    db.conn.close()
+
+    at = _submit(_app().run(), SECRET)
+    assert not at.exception and not at.error
+    frames = {tuple(df.value.columns): df.value for df in at.dataframe}
+    pairwise = next(v for k, v in frames.items() if "p_holm" in k)
+    assert len(pairwise) == 3
+    assert set(pairwise["comparison"]) == {"AI score + heatmap - No AI", "AI score + heatmap - AI score",
+                                           "No AI - AI score"}
+    assert (pairwise["p_holm"] >= pairwise["p"]).all()
+    glob = next(v for k, v in frames.items() if "statistic" in k and "generalises_to" in k and len(v) == 3
+                and v["df"].str.startswith("2").all())
+    assert list(glob["analysis"]) == ["RRRC", "FRRC", "RRFC"]
+    assert "Multiplicity plan (fixed before the study)" in _texts(at)
+
+
+def test_with_one_answer_the_page_says_what_is_missing_instead_of_empty_charts(env, tmp_path: Path) -> None:
+    db = connect(env)
+    study = make_study(db, tmp_path, n=8, arms=("none", "score_heatmap"), name="early")
+    reader = create_readers(db, study.study_id, 1)[0]
+    _answer_all(db, study.study_id, reader.reader_id, np.random.default_rng(1), limit=1)
+    db.conn.close()
+
+    at = _submit(_app().run(), SECRET)
+    assert not at.exception and not at.error
+    page = _texts(at)
+    assert "So far 1 reads of 1 cases by 1 reader(s) in 1 arm(s). The charts need" in page
+    assert "a second arm" in page
+    assert not any("Each reader with and without AI" in s["layout"]["title"]["text"]
+                   for s in _chart_specs(at))
+
+
+def test_simulated_study_shows_sensitivity_and_specificity_mrmc(env) -> None:
+    at = _submit(_app().run(), SECRET)
+    frames = {tuple(df.value.columns): df.value for df in at.dataframe}
+    binary = next(v for k, v in frames.items() if "endpoint" in k)
+    assert list(binary["endpoint"]) == ["sensitivity", "specificity"]
+    assert binary[["ci_low", "ci_high"]].notna().all().all()

@@ -299,3 +299,61 @@ def test_sources_without_a_database_are_the_simulation_only(tmp_path: Path) -> N
     [source] = reporting.list_answer_sources(missing)
     assert source.simulated and "SIMULATED" in source.label
     assert not missing.parent.exists()  # looking did not create a database
+
+
+# --- early results, automation bias, the planner ------------------------------------------------
+
+
+def test_paired_chart_axes_are_fixed_to_0_1(reads: pd.DataFrame) -> None:
+    fig = charts.paired_reader_chart(reads)
+    assert fig.layout.yaxis.range == (0, 1) and fig.layout.yaxis2.range == (0, 1)
+
+
+@pytest.mark.parametrize("keep, missing", [
+    (lambda r: r[r["modality"] == "none"], "a second arm"),
+    (lambda r: r[r["truth"] == 1], "a case without RDS"),
+    (lambda r: r.iloc[:1], "a case without RDS and a second arm"),
+])
+def test_paired_chart_says_what_is_missing_until_it_can_be_drawn(reads: pd.DataFrame, keep, missing: str) -> None:
+    with pytest.raises(ReadTableError, match=rf"So far .* The charts need .*{missing}"):
+        charts.paired_reader_chart(keep(reads))
+
+
+def test_automation_bias_chart_marks_exactly_the_harmed_readers(reads: pd.DataFrame) -> None:
+    from study.analysis import readers_harmed
+
+    fig = charts.automation_bias_chart(reads)
+    harmed = readers_harmed(reads)
+    marked = [t for trace in fig.data[1:] for t in trace.text if t]
+    assert sorted(marked) == sorted(harmed.loc[harmed["harmed"], "reader"].astype(str))
+    assert f"{int(harmed['harmed'].sum())} reader-arm pair(s) harmed" in fig.layout.title.text
+    assert fig.layout.xaxis.range == (0, 1) and fig.layout.yaxis.range == (0, 1)
+
+
+def test_power_curves_draw_the_planner_numbers() -> None:
+    from study.analysis.power import VANDYKE_COMPONENTS, power_given_jk
+
+    fig = charts.power_curves(VANDYKE_COMPONENTS, effect=0.0438003221, readers=(6, 10), cases=(111, 165))
+    assert [t.name for t in fig.data] == ["6 readers", "10 readers"]
+    expected = power_given_jk(VANDYKE_COMPONENTS, effect=0.0438003221, readers=10, cases=165).power
+    assert fig.data[1].y[1] == pytest.approx(expected)
+    assert "Van Dyke" in fig.layout.title.text and fig.layout.yaxis.range == (0, 1)
+
+
+def test_roc_curves_wait_for_both_classes(reads: pd.DataFrame) -> None:
+    with pytest.raises(ReadTableError, match="a case without RDS"):
+        charts.roc_curves(reads[reads["truth"] == 1])
+
+
+def test_three_arm_conclusion_follows_the_multiplicity_plan(three_arms: pd.DataFrame) -> None:
+    from study.analysis.multiplicity import multiplicity_plan
+
+    result = mrmc(three_arms, modalities=["score_heatmap", "none", "score"])
+    line = reporting.conclusion_sentence(result)
+    passed, decisions = multiplicity_plan(result)
+    assert f"Holm-adjusted p = {decisions[0].p_holm:.3f}" in line
+    assert ("no clear difference under the multiplicity plan" in line) == (not decisions[0].significant)
+    table = reporting.pairwise_table(result)
+    assert list(table["comparison"]) == ["AI score + heatmap - No AI", "AI score + heatmap - AI score",
+                                         "No AI - AI score"]
+    assert table["significant"].tolist() == [d.significant for d in decisions]

@@ -1,5 +1,6 @@
 """Analysis of the reader study: metrics, ROC/AUC, MRMC (Obuchowski-Rockette), switching,
-agreement, reading time, automation bias, export and a simulated study. No Streamlit here.
+agreement, reading time, automation bias, export, study planning (`power`), the multiplicity
+plan and a simulated study. No Streamlit here.
 
 All functions take the tidy table of reads described in `study.analysis.table`.
 """
@@ -14,7 +15,11 @@ from study.analysis.agreement import (
     pairwise_kappa,
 )
 from study.analysis.auc import auc_from_scores, delong_variance, empirical_auc, jackknife_aucs
-from study.analysis.automation_bias import automation_bias_summary
+from study.analysis.automation_bias import (
+    ai_right_wrong_auc,
+    automation_bias_summary,
+    readers_harmed,
+)
 from study.analysis.errors import AnalysisError, ReadTableError
 from study.analysis.export import (
     read_imrmc,
@@ -43,7 +48,9 @@ __all__ = [
     "ai_agreement",
     "auc_from_scores",
     "auc_with_ci",
+    "ai_right_wrong_auc",
     "automation_bias_summary",
+    "readers_harmed",
     "cohen_kappa",
     "delong_variance",
     "empirical_auc",

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
+import numpy as np
 import pandas as pd
 
+from study.analysis.auc import auc_from_scores
+from study.analysis.errors import ReadTableError
 from study.analysis.intervals import wilson_interval
 from study.analysis.switching import count_switches, paired_reads
 from study.analysis.table import binary_column, check_truth, require_columns, sorted_labels
 
-__all__ = ["automation_bias_summary"]
+__all__ = ["automation_bias_summary", "ai_right_wrong_auc", "readers_harmed"]
 
 
 def automation_bias_summary(
@@ -84,4 +87,87 @@ def automation_bias_summary(
                 has_row = switches is not None and modality in switches.index
                 row[column] = switches.at[modality, column] if has_row else float("nan")
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _ai_wrong(table: pd.DataFrame) -> pd.Series:
+    """Per read: was the AI call shown for this case wrong?
+
+    From ``ai_call`` (the call shown, flipped on deliberately wrong cases) where given, else
+    from ``flagged`` (deliberately wrong by design).
+    """
+    if "ai_call" in table.columns and table["ai_call"].notna().all():
+        return binary_column(table, "ai_call") != binary_column(table, "truth")
+    require_columns(table, ["flagged"], "Splitting cases by whether the AI was right")
+    return binary_column(table, "flagged")
+
+
+def ai_right_wrong_auc(reads: pd.DataFrame) -> pd.DataFrame:
+    """Mean reader AUC per arm on the cases where the AI was right and where it was wrong.
+
+    An arm whose AUC drops on the AI-wrong cases (compared with the unaided arm on the same
+    cases) shows readers following a wrong hint.
+
+    Args:
+        reads: tidy table with reader, modality, case, truth, rating and ai_call (or flagged).
+
+    Returns:
+        One row per (``subset`` = ``"AI right"`` / ``"AI wrong"``, ``modality``): ``n_cases``,
+        ``n_diseased``, ``n_readers``, ``auc`` (mean of the readers' empirical AUCs; NaN when
+        the subset lacks a class).
+    """
+    require_columns(reads, ["reader", "modality", "case", "truth", "rating"],
+                    "The AUC on AI-right and AI-wrong cases")
+    check_truth(reads)
+    table = reads.assign(truth=binary_column(reads, "truth"), ai_wrong=_ai_wrong(reads))
+    rows = []
+    for subset, part in (("AI right", table[~table["ai_wrong"]]), ("AI wrong", table[table["ai_wrong"]])):
+        for modality in sorted_labels(part["modality"]) if not part.empty else []:
+            arm = part[part["modality"] == modality]
+            aucs = [auc_from_scores(g["truth"].to_numpy(), g["rating"].to_numpy())
+                    for _, g in arm.groupby("reader")]
+            finite = [a for a in aucs if np.isfinite(a)]
+            rows.append({
+                "subset": subset, "modality": modality, "n_cases": arm["case"].nunique(),
+                "n_diseased": arm.loc[arm["truth"], "case"].nunique(),
+                "n_readers": arm["reader"].nunique(),
+                "auc": float(np.mean(finite)) if finite else float("nan"),
+            })
+    return pd.DataFrame(rows)
+
+
+def readers_harmed(reads: pd.DataFrame, *, unaided: Hashable = "none") -> pd.DataFrame:
+    """Each reader's accuracy on the AI-wrong cases without and with the AI.
+
+    A reader is *harmed* in an aided arm when their accuracy on the cases where the AI was
+    wrong is lower with the hint than without it (they followed it into errors).
+
+    Args:
+        reads: tidy table with reader, modality, case, truth, call and ai_call (or flagged).
+        unaided: label of the arm without AI.
+
+    Returns:
+        One row per (reader, aided arm): ``reader``, ``modality``, ``n_cases``,
+        ``accuracy_unaided``, ``accuracy_aided``, ``change``, ``harmed``.
+    """
+    require_columns(reads, ["reader", "modality", "case", "truth", "call"],
+                    "The per-reader automation-bias check")
+    check_truth(reads)
+    table = reads.assign(truth=binary_column(reads, "truth"), call=binary_column(reads, "call"),
+                         ai_wrong=_ai_wrong(reads))
+    wrong = table[table["ai_wrong"]]
+    if unaided not in set(wrong["modality"]):
+        raise ReadTableError(f"No reads of AI-wrong cases in the unaided arm ({unaided}) yet.")
+    correct = (wrong["call"] == wrong["truth"]).groupby([wrong["reader"], wrong["modality"]]).mean()
+    counts = wrong.groupby(["reader", "modality"])["case"].nunique()
+    rows = []
+    for (reader, modality), accuracy in correct.items():
+        if modality == unaided or (reader, unaided) not in correct.index:
+            continue
+        before = float(correct[(reader, unaided)])
+        rows.append({"reader": reader, "modality": modality, "n_cases": int(counts[(reader, modality)]),
+                     "accuracy_unaided": before, "accuracy_aided": float(accuracy),
+                     "change": float(accuracy) - before, "harmed": float(accuracy) < before})
+    if not rows:
+        raise ReadTableError("No reader has read AI-wrong cases both without and with the AI yet.")
     return pd.DataFrame(rows)

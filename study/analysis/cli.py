@@ -25,9 +25,9 @@ import pandas as pd
 from study.analysis.errors import AnalysisError
 from study.analysis.mrmc import mrmc
 from study.analysis.report import format_mrmc
-from study.analysis.table import DEFAULT_SCALE
+from study.analysis.table import DEFAULT_SCALE, label_values
 
-__all__ = ["run_mrmc"]
+__all__ = ["load_reads", "run_mrmc"]
 
 EXIT_INPUT_ERROR = 2
 
@@ -40,9 +40,26 @@ def _match_labels(reads: pd.DataFrame, wanted: list[str]) -> list[object]:
     return [by_text.get(text, text) for text in wanted]
 
 
-def _load(path: Path) -> pd.DataFrame:
+_LABELS = ("reader", "modality", "case")
+
+
+def load_reads(path: Path) -> pd.DataFrame:
+    """Read a CSV of reads: ours, or our long-format export (``score``, ``readerID``, ...).
+
+    Reader, modality and case IDs are read as text (see `label_values`), so ``007`` and ``7``
+    or ``1.1`` and ``1.10`` stay different cases; ``-inf`` ratings are kept.
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        The tidy table of reads (columns as in the file, ``score`` renamed ``rating``).
+    """
     try:
-        reads = pd.read_csv(path, skipinitialspace=True)
+        header = pd.read_csv(path, nrows=0, skipinitialspace=True).columns
+        text_columns = {c: str for c in header
+                        if str(c).strip() in {*_LABELS, "readerID", "modalityID", "caseID"}}
+        reads = pd.read_csv(path, skipinitialspace=True, dtype=text_columns)
     except FileNotFoundError:
         raise AnalysisError(f"There is no file {path}.") from None
     except IsADirectoryError:
@@ -52,6 +69,15 @@ def _load(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise AnalysisError(f"{path} is not a readable CSV file ({err}).") from None
     reads.columns = [str(c).strip() for c in reads.columns]
+    for label in _LABELS:
+        # The long-format export has integer IDs and, after them, the original labels.
+        if label not in reads and f"{label}ID" in reads:
+            reads[label] = reads[f"{label}ID"]
+    if "rating" not in reads and "score" in reads:
+        reads = reads.rename(columns={"score": "rating"})
+    for label in _LABELS:
+        if label in reads and not reads[label].isna().any():
+            reads[label] = label_values(reads[label])
     return reads
 
 
@@ -70,11 +96,12 @@ def run_mrmc(args: argparse.Namespace) -> int:
             raise AnalysisError(f"--scale needs MIN < MAX, got {low:g} {high:g}.")
         if not 0 < args.alpha < 1:
             raise AnalysisError(f"--alpha must lie between 0 and 1, got {args.alpha:g}.")
-        reads = _load(args.file)
+        reads = load_reads(args.file)
         modalities = _match_labels(reads, args.modalities) if args.modalities else None
         try:
             scale = None if args.no_scale else (low, high)
-            result = mrmc(reads, modalities=modalities, scale=scale, alpha=args.alpha)
+            result = mrmc(reads, modalities=modalities, scale=scale, alpha=args.alpha,
+                          endpoint=getattr(args, "endpoint", "auc"))
         except AnalysisError as err:
             if "outside the scale" in str(err):
                 raise AnalysisError(
@@ -88,4 +115,54 @@ def run_mrmc(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(format_mrmc(result), end="")
+    return 0
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Run the ``plan`` command: power (``--cases``) or cases needed (``--power``) from a pilot.
+
+    Args:
+        args: parsed arguments (file, effect, readers, cases, power, alpha, json, scale,
+            no_scale, modalities).
+
+    Returns:
+        The exit status: 0, or 2 for input that cannot be analysed.
+    """
+    from study.analysis.power import (
+        ANALYSES,
+        cases_for_power,
+        components_from_pilot,
+        plan_dict,
+        power_given_jk,
+    )
+
+    try:
+        if not 0 < args.alpha < 1:
+            raise AnalysisError(f"--alpha must lie between 0 and 1, got {args.alpha:g}.")
+        reads = load_reads(args.file)
+        modalities = _match_labels(reads, args.modalities) if args.modalities else None
+        scale = None if args.no_scale else (tuple(args.scale) if args.scale else DEFAULT_SCALE)
+        pilot = mrmc(reads, modalities=modalities, scale=scale, alpha=args.alpha)
+        components = components_from_pilot(pilot)
+        results = {}
+        for analysis in ANALYSES:
+            common = {"effect": args.effect, "readers": args.readers, "alpha": args.alpha,
+                      "analysis": analysis}
+            if args.cases is not None:
+                results[analysis] = power_given_jk(components, cases=args.cases, **common)
+            else:
+                results[analysis] = cases_for_power(components, power=args.power, **common)
+    except ValueError as err:  # AnalysisError is a ValueError too
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    if args.json:
+        print(json.dumps(plan_dict(results), indent=2))
+        return 0
+    goal = (f"{args.cases} cases" if args.cases is not None else f"target power {args.power:g}")
+    print(f"Study plan (Hillis, Obuchowski & Berbaum 2011) from {components.source}: effect "
+          f"{args.effect:+g} AUC, {args.readers} readers, {goal}, alpha {args.alpha:g}")
+    for analysis, r in results.items():
+        cases = "not reached within 2000 cases" if r.cases is None else f"{r.cases} cases"
+        ddf = "inf" if not math.isfinite(r.ddf) else f"{r.ddf:.2f}"
+        print(f"  {analysis}  power {r.power:.4f}  {cases}  ncp {r.ncp:.3f}  ddf {ddf}")
     return 0

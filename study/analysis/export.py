@@ -32,10 +32,16 @@ iMRMC Java program and by RJafroc ``DfReadDataFile("reads.imrmc", format = "iMRM
 text description, the lines ``NR: r``, ``N0: m``, ``N1: n``, ``NM: t``, the line
 ``BEGIN DATA:``, one truth row per case ``-1,caseID,0,truth`` and one row per read
 ``readerID,caseID,modalityID,score`` (same integer IDs as the long CSV).
+
+**Spreadsheet safety.** A text cell of the long CSV that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return is written with a leading ``'`` so that a spreadsheet opening
+the file shows it as text instead of running it as a formula (CSV injection, OWASP);
+`read_long_csv` removes that quote again. Numbers (e.g. a negative score) are not touched.
 """
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +51,7 @@ from study.analysis.table import (
     MRMC_COLUMNS,
     binary_column,
     check_truth,
+    label_values,
     numeric_column,
     require_columns,
     sorted_labels,
@@ -52,6 +59,8 @@ from study.analysis.table import (
 
 __all__ = [
     "LONG_COLUMNS",
+    "FORMULA_PREFIXES",
+    "neutralise_formulas",
     "to_long_format",
     "write_long_csv",
     "read_long_csv",
@@ -62,6 +71,37 @@ __all__ = [
 
 #: Analysis columns of the long CSV, in file order.
 LONG_COLUMNS: tuple[str, ...] = ("readerID", "modalityID", "caseID", "truth", "score")
+
+
+#: First characters that make a spreadsheet treat a cell as a formula.
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(values: pd.Series) -> pd.Series:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``.
+
+    Args:
+        values: a column about to be written to CSV.
+
+    Returns:
+        The column with every text value starting with one of `FORMULA_PREFIXES` quoted;
+        numbers and other text unchanged.
+    """
+    def quote(value: object) -> object:
+        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+            return "'" + value
+        return value
+
+    return values.map(quote)
+
+
+def _unquote(values: pd.Series) -> pd.Series:
+    def unquote(value: object) -> object:
+        if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+            return value[1:]
+        return value
+
+    return values.map(unquote)
 
 
 def _codes(values: pd.Series) -> pd.Series:
@@ -107,8 +147,15 @@ def write_long_csv(reads: pd.DataFrame, path: str | Path) -> Path:
         The path written.
     """
     path = Path(path)
+    long = to_long_format(reads)
+    for column in ("reader", "modality", "case"):
+        long[column] = neutralise_formulas(long[column])
     # repr-exact floats so that reading back gives the same ratings bit for bit.
-    to_long_format(reads).to_csv(path, index=False, float_format="%.17g")
+    with path.open("w", newline="") as handle:
+        handle.write(",".join(long.columns) + "\n")  # plain header: RJafroc reads it by position
+        # Text quoted, so a tab or carriage return inside a label cannot split the row.
+        long.to_csv(handle, index=False, header=False, float_format="%.17g",
+                    quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     return path
 
 
@@ -123,8 +170,13 @@ def read_long_csv(path: str | Path) -> pd.DataFrame:
     Returns:
         Tidy table with reader, modality, case, truth, rating.
     """
-    long = pd.read_csv(path)
+    labels = {c: str for c in ("reader", "modality", "case")}
+    long = pd.read_csv(path, dtype=labels, keep_default_na=False, na_values={"score": [""], "truth": [""]})
     require_columns(long, LONG_COLUMNS, "Reading a long-format export")
+    for column in labels:
+        if column in long:
+            # Text as written (so "007" and "7" stay two cases), numbers when all are integers.
+            long[column] = label_values(_unquote(long[column]))
     source = {
         "reader": "reader" if "reader" in long else "readerID",
         "modality": "modality" if "modality" in long else "modalityID",

@@ -1,4 +1,4 @@
-"""Obuchowski-Rockette (OR) MRMC analysis of the AUC difference between two modalities.
+"""Obuchowski-Rockette (OR) MRMC analysis of the AUCs of two or more modalities.
 
 Method (the one the Iowa OR-DBM MRMC program, RJafroc and MRMCaov use with jackknife
 covariances and empirical AUCs):
@@ -10,15 +10,19 @@ covariances and empirical AUCs):
    different modality), ``Cov2`` (same modality, different readers), ``Cov3`` (different
    modality and reader).
 3. Modality x reader ANOVA of the AUCs: ``MS(T)``, ``MS(R)``, ``MS(T*R)``.
-4. Tests of the difference (modality 1 - modality 2, in the order given), ``t = 2`` modalities,
-   ``r`` readers:
+4. Tests, ``t >= 2`` modalities, ``r`` readers: a global test that all modalities have the
+   same AUC (F or chi-square on ``t - 1`` numerator df), and every pairwise difference
+   (modality listed first minus the later one) with the *same* error term, pooled over all
+   modalities, exactly as OR-DBM MRMC 2.51 and RJafroc print them; for ``t = 2`` the global
+   test is the test of the one difference:
 
    - RRRC (random readers and cases): error term ``MS(T*R) + r * max(Cov2 - Cov3, 0)``,
      ``F = MS(T) / error``, Hillis (2007) denominator df
      ``error^2 / (MS(T*R)^2 / ((t - 1)(r - 1)))``, ``SE = sqrt(2 / r * error)``, t-interval.
    - FRRC (fixed readers, random cases): ``X2 = (t - 1) MS(T) / (Var - Cov1 + (r - 1)
      max(Cov2 - Cov3, 0))`` on ``t - 1`` df, ``SE = sqrt(2 / r * that denominator)``, normal
-     interval; plus one z-test per reader with ``SE = sqrt(Var_1j + Var_2j - 2 Cov_j)``.
+     interval; plus z-tests per reader with ``SE = sqrt(2 (Var_j - Cov1_j))``, ``Var_j`` and
+     ``Cov1_j`` averaged over the reader's modalities.
    - RRFC (random readers, fixed cases): ``F = MS(T) / MS(T*R)`` on ``(1, (t - 1)(r - 1))`` df,
      ``SE = sqrt(2 / r * MS(T*R))``, t-interval.
    - Single-modality AUC intervals for each analysis (RRRC: ``SE = sqrt((MS(R)_i + r
@@ -30,8 +34,12 @@ The variance components reported (``Var(R) = (MS(R) - MS(T*R)) / t - Cov1 + Cov3
 ``Var(T*R) = MS(T*R) - Var + Cov1 + Cov2 - Cov3``) are the unclamped moment estimates, as
 the OR-DBM MRMC output prints them; the ``max(., 0)`` clamps act only on the tests.
 
+A single reader is allowed: only the fixed-reader (FRRC) analysis is then defined; the
+random-reader numbers are NaN (null in JSON).
+
 Validated in ``tests/test_mrmc.py`` against the published OR-DBM MRMC 2.51 and RJafroc
-results on the Van Dyke et al. (1993) data.
+results on the Van Dyke et al. (1993) data (two modalities), and in
+``tests/test_mrmc_multiarm.py`` against OR-DBM MRMC 2.51 on the five-modality Zanca data.
 
 References:
     Obuchowski NA, Rockette HE (1995). Hypothesis testing of diagnostic accuracy for multiple
@@ -55,16 +63,19 @@ import pandas as pd
 from scipy import stats
 
 from study.analysis.auc import empirical_auc, jackknife_aucs
-from study.analysis.table import DEFAULT_SCALE, MrmcData, mrmc_data
+from study.analysis.table import DEFAULT_SCALE, MrmcData, binary_column, mrmc_data, require_columns
 
 __all__ = [
     "MeanSquares",
     "VarianceComponents",
     "DifferenceTest",
+    "GlobalTest",
     "ModalityEstimate",
     "ReaderDifference",
     "OrAnalysis",
     "MrmcResult",
+    "ENDPOINTS",
+    "figure_of_merit",
     "jackknife_covariance",
     "or_analysis",
     "mrmc",
@@ -146,6 +157,7 @@ class DifferenceTest:
         t: ``estimate / se`` (a t statistic for RRRC and RRFC, z for FRRC).
         p: p-value (two-sided for the difference; identical to the F / chi-square p).
         error_term: the denominator of the statistic.
+        modalities: the two modalities compared (first minus second).
     """
 
     analysis: str
@@ -158,6 +170,30 @@ class DifferenceTest:
     ndf: float
     df: float
     t: float
+    p: float
+    error_term: float
+    modalities: tuple[Hashable, ...] = ()
+
+
+@dataclass(frozen=True)
+class GlobalTest:
+    """Test that all modalities have the same mean AUC, under one analysis.
+
+    Attributes:
+        analysis: ``"RRRC"``, ``"FRRC"`` or ``"RRFC"``.
+        statistic: F (RRRC, RRFC) or chi-square (FRRC).
+        statistic_name: ``"F"`` or ``"chi2"``.
+        ndf: numerator df ``t - 1`` (the chi-square df for FRRC).
+        ddf: denominator df (Hillis ddf for RRRC, ``(t - 1)(r - 1)`` for RRFC, ``inf`` for FRRC).
+        p: p-value.
+        error_term: the denominator mean square.
+    """
+
+    analysis: str
+    statistic: float
+    statistic_name: str
+    ndf: float
+    ddf: float
     p: float
     error_term: float
 
@@ -199,8 +235,9 @@ class ReaderDifference:
         z: ``estimate / se``.
         p: two-sided normal p-value.
         ci_low, ci_high: normal confidence interval.
-        var_error: mean jackknife variance of the reader's two AUCs.
-        cov1: jackknife covariance of the reader's two AUCs.
+        var_error: mean jackknife variance of the reader's AUCs (all modalities).
+        cov1: mean jackknife covariance of the reader's AUCs in two different modalities.
+        modalities: the two modalities compared (first minus second).
     """
 
     reader: Hashable
@@ -212,6 +249,7 @@ class ReaderDifference:
     ci_high: float
     var_error: float
     cov1: float
+    modalities: tuple[Hashable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,30 +257,36 @@ class OrAnalysis:
     """One of the three OR analyses.
 
     Attributes:
-        difference: test of the AUC difference.
+        difference: test of the difference of the first two modalities (``pairwise[0]``).
         modalities: per-modality estimates (same order as the result's modalities).
-        readers: per-reader differences (FRRC only; empty otherwise).
+        readers: per-reader differences of every pair (FRRC only; empty otherwise).
+        global_test: test that all modalities have the same AUC.
+        pairwise: every pair ``(i, j)``, ``i < j`` in modality order, difference ``i - j``,
+            all with the error term of the global test.
     """
 
     difference: DifferenceTest
     modalities: tuple[ModalityEstimate, ...]
     readers: tuple[ReaderDifference, ...] = ()
+    global_test: GlobalTest | None = None
+    pairwise: tuple[DifferenceTest, ...] = ()
 
 
 @dataclass(frozen=True)
 class MrmcResult:
-    """Full OR MRMC result of a two-modality study.
+    """Full OR MRMC result of a study with two or more modalities.
 
     Attributes:
-        modalities: the two modality labels; the difference is first minus second.
+        modalities: the modality labels; `difference` is first minus second.
         readers: reader labels, order of the ``auc`` columns.
         n_diseased, n_nondiseased: case counts.
-        auc: AUC per (modality, reader), shape ``(2, r)``.
-        covariance: jackknife covariance of the AUCs, shape ``(2, r, 2, r)``.
+        auc: AUC per (modality, reader), shape ``(t, r)``.
+        covariance: jackknife covariance of the AUCs, shape ``(t, r, t, r)``.
         mean_squares: the ANOVA.
         components: variance components and covariances.
         rrrc, frrc, rrfc: the three analyses.
         alpha: significance level of the intervals.
+        endpoint: the figure of merit: ``"auc"``, ``"sensitivity"`` or ``"specificity"``.
     """
 
     modalities: tuple[Hashable, ...]
@@ -257,6 +301,7 @@ class MrmcResult:
     frrc: OrAnalysis
     rrfc: OrAnalysis
     alpha: float
+    endpoint: str = "auc"
 
     @property
     def n_cases(self) -> int:
@@ -289,15 +334,18 @@ class MrmcResult:
         ``n_nondiseased``, ``auc_by_modality``, ``auc_by_reader``, ``difference``, ``rrrc``,
         ``frrc``, ``rrfc`` (each with ``estimate, se, ci_low, ci_high, statistic,
         statistic_name, ndf, df, t, p, error_term`` and ``modalities``; FRRC also ``readers``),
-        ``variance_components`` and ``mean_squares``.
+        ``variance_components``, ``mean_squares``, ``global`` (per analysis ``F, ndf, ddf, p``;
+        ``F`` is the chi-square for FRRC, whose ``ddf`` is null) and ``pairwise`` (one entry
+        per pair: ``modalities`` and per analysis ``estimate, se, df, p, ci_low, ci_high``).
         """
-        first, second = self.modalities
+        first, second = self.modalities[:2]
         analyses = {
             key: _analysis_dict(getattr(self, key)) for key in ("rrrc", "frrc", "rrfc")
         }
         return {
             "modalities": [_label(m) for m in self.modalities],
             "contrast": f"{first} - {second}",
+            "endpoint": self.endpoint,
             "n_readers": len(self.readers),
             "n_cases": self.n_cases,
             "n_diseased": self.n_diseased,
@@ -322,7 +370,30 @@ class MrmcResult:
                 "ms_r": _num(self.mean_squares.ms_r),
                 "ms_tr": _num(self.mean_squares.ms_tr),
             },
+            "global": {key: _global_dict(getattr(self, key).global_test)
+                       for key in ("rrrc", "frrc", "rrfc")},
+            "pairwise": self._pairwise_dicts(),
         }
+
+    def _pairwise_dicts(self) -> list[dict[str, Any]]:
+        out = []
+        for index, test in enumerate(self.rrrc.pairwise):
+            entry: dict[str, Any] = {"modalities": [_label(m) for m in test.modalities]}
+            for key in ("rrrc", "frrc", "rrfc"):
+                pair = getattr(self, key).pairwise[index]
+                entry[key] = {name: _num(getattr(pair, name))
+                              for name in ("estimate", "se", "df", "p", "ci_low", "ci_high")}
+                if key == "frrc":
+                    entry[key]["df"] = None  # a z-test: normal distribution
+            out.append(entry)
+        return out
+
+
+def _global_dict(test: GlobalTest | None) -> dict[str, Any] | None:
+    if test is None:
+        return None
+    return {"F": _num(test.statistic), "ndf": _num(test.ndf), "ddf": _num(test.ddf),
+            "p": _num(test.p), "statistic_name": test.statistic_name}
 
 
 def _num(value: float) -> float | None:
@@ -370,6 +441,7 @@ def _analysis_dict(analysis: OrAnalysis) -> dict[str, Any]:
                 "ci_high": _num(r.ci_high),
             }
             for r in analysis.readers
+            if r.modalities == analysis.difference.modalities
         }
     return out
 
@@ -406,17 +478,50 @@ def _interval(estimate: float, se: float, df: float, alpha: float) -> tuple[floa
     return estimate - half, estimate + half
 
 
-def jackknife_covariance(data: MrmcData) -> np.ndarray:
-    """Jackknife covariance of all (modality, reader) AUCs over cases.
+#: Figures of merit the OR analysis can compare: the empirical AUC of the confidence ratings,
+#: or sensitivity / specificity of binary calls (ratings 0/1), as MRMCaov's
+#: ``empirical_auc``, ``binary_sens`` and ``binary_spec``.
+ENDPOINTS: tuple[str, ...] = ("auc", "sensitivity", "specificity")
+
+
+def figure_of_merit(data: MrmcData, endpoint: str = "auc") -> tuple[np.ndarray, np.ndarray]:
+    """The figure of merit per (modality, reader) and its leave-one-case-out values.
+
+    Args:
+        data: the crossed study (binary endpoints: ratings are the 0/1 calls).
+        endpoint: one of `ENDPOINTS`.
+
+    Returns:
+        ``(fom, pseudo)``: shapes ``(t, r)`` and ``(t, r, K)``; for the AUC ``K`` is every case
+        (non-diseased first), for sensitivity the diseased, for specificity the non-diseased.
+    """
+    if endpoint == "auc":
+        fom = np.asarray(empirical_auc(data.negatives, data.positives), dtype=float)
+        return fom, jackknife_aucs(data.negatives, data.positives)
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}.")
+    # Sensitivity: share of diseased cases called positive, jackknifed over the diseased
+    # cases only (the others do not enter it), as MRMCaov does; specificity likewise on the
+    # non-diseased cases with the calls flipped.
+    own = data.positives if endpoint == "sensitivity" else 1.0 - data.negatives
+    n = own.shape[-1]
+    fom = own.mean(axis=-1)
+    return fom, (n * fom[..., None] - own) / (n - 1)
+
+
+def jackknife_covariance(data: MrmcData, endpoint: str = "auc") -> np.ndarray:
+    """Jackknife covariance of all (modality, reader) figures of merit over cases.
 
     Args:
         data: the crossed study.
+        endpoint: one of `ENDPOINTS` (default the AUC).
 
     Returns:
         Array ``(t, r, t, r)``: ``(K - 1) / K * sum_k`` of products of deviations of the
-        leave-case-``k``-out AUCs from their mean, ``K`` = number of cases.
+        leave-case-``k``-out values from their mean, ``K`` = number of cases jackknifed (all
+        for the AUC; the diseased for sensitivity, the non-diseased for specificity).
     """
-    pseudo = jackknife_aucs(data.negatives, data.positives)
+    _, pseudo = figure_of_merit(data, endpoint)
     n_mod, n_read, n_cases = pseudo.shape
     flat = pseudo.reshape(n_mod * n_read, n_cases)
     deviation = flat - flat.mean(axis=1, keepdims=True)
@@ -424,43 +529,53 @@ def jackknife_covariance(data: MrmcData) -> np.ndarray:
     return covariance.reshape(n_mod, n_read, n_mod, n_read)
 
 
-def _mean_where(matrix: np.ndarray, mask: np.ndarray) -> float:
-    return float(matrix[mask].mean())
+def _pair_mean(cov: np.ndarray, same_t: bool, same_r: bool) -> float:
+    """Mean of the covariance entries with (not) the same modality and (not) the same reader.
+
+    With one reader (or one modality) some kinds of pair do not exist; they enter the formulas
+    only multiplied by ``r - 1`` (or ``t - 1``), so 0 stands in for them.
+    """
+    n_mod, n_read = cov.shape[:2]
+    t1, r1, t2, r2 = np.ix_(range(n_mod), range(n_read), range(n_mod), range(n_read))
+    mask = ((t1 == t2) == same_t) & ((r1 == r2) == same_r)
+    return float(cov[mask].mean()) if mask.any() else 0.0
 
 
-def or_analysis(data: MrmcData, *, alpha: float = 0.05) -> MrmcResult:
-    """Obuchowski-Rockette analysis (jackknife covariances, Hillis ddf) of a two-modality study.
+def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -> MrmcResult:
+    """Obuchowski-Rockette analysis (jackknife covariances, Hillis ddf) of ``t >= 2`` modalities.
 
     Args:
         data: the crossed study, from `study.analysis.table.mrmc_data`.
         alpha: significance level; intervals are ``1 - alpha``.
+        endpoint: ``"auc"`` (default), or ``"sensitivity"`` / ``"specificity"`` of 0/1
+            ratings (the readers' calls); the fields named ``auc`` then hold that proportion.
 
     Returns:
-        The `MrmcResult`; the difference is ``data.modalities[0] - data.modalities[1]``.
+        The `MrmcResult`: global tests, every pairwise difference (pooled error term) and the
+        per-modality intervals; ``difference`` is ``data.modalities[0] - data.modalities[1]``.
     """
-    auc = np.asarray(empirical_auc(data.negatives, data.positives), dtype=float)
+    auc, _ = figure_of_merit(data, endpoint)
     n_mod, n_read = auc.shape
-    if n_mod != 2:
-        raise ValueError("or_analysis compares exactly two modalities.")
-    cov = jackknife_covariance(data)
+    if n_mod < 2:
+        raise ValueError("or_analysis compares at least two modalities.")
+    cov = jackknife_covariance(data, endpoint)
 
-    t1, r1, t2, r2 = np.ix_(range(n_mod), range(n_read), range(n_mod), range(n_read))
-    same_t, same_r = (t1 == t2), (r1 == r2)
-    var_error = _mean_where(cov, same_t & same_r)
-    cov1 = _mean_where(cov, ~same_t & same_r)
-    cov2 = _mean_where(cov, same_t & ~same_r)
-    cov3 = _mean_where(cov, ~same_t & ~same_r)
+    var_error = _pair_mean(cov, True, True)
+    cov1 = _pair_mean(cov, False, True)
+    cov2 = _pair_mean(cov, True, False)
+    cov3 = _pair_mean(cov, False, False)
 
     grand = auc.mean()
     by_mod, by_reader = auc.mean(axis=1), auc.mean(axis=0)
     df_t, df_r = n_mod - 1, n_read - 1
     df_tr = df_t * df_r
     ms_t = n_read * float(((by_mod - grand) ** 2).sum()) / df_t
-    ms_r = n_mod * float(((by_reader - grand) ** 2).sum()) / df_r
+    # One reader: no reader or interaction mean square (0/0 -> NaN, random-reader tests NaN).
+    ms_r = _div(n_mod * float(((by_reader - grand) ** 2).sum()), df_r)
     interaction = auc - by_mod[:, None] - by_reader[None, :] + grand
-    ms_tr = float((interaction**2).sum()) / df_tr
-    ms_r_i = ((auc - by_mod[:, None]) ** 2).sum(axis=1) / df_r
-    mean_squares = MeanSquares(ms_t, ms_r, ms_tr, df_t, df_r, df_tr, tuple(map(float, ms_r_i)))
+    ms_tr = _div(float((interaction**2).sum()), df_tr)
+    ms_r_i = [_div(float(((auc[i] - by_mod[i]) ** 2).sum()), df_r) for i in range(n_mod)]
+    mean_squares = MeanSquares(ms_t, ms_r, ms_tr, df_t, df_r, df_tr, tuple(ms_r_i))
 
     var_tr = ms_tr - var_error + cov1 + cov2 - cov3
     var_r = (ms_r - ms_tr) / n_mod - cov1 + cov3
@@ -468,46 +583,74 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05) -> MrmcResult:
 
     # Per-modality and per-reader pieces of the covariance matrix.
     off_diag = ~np.eye(n_read, dtype=bool)
+    off_mod = ~np.eye(n_mod, dtype=bool)
     var_i = [float(np.diag(cov[i, :, i, :]).mean()) for i in range(n_mod)]
-    cov2_i = [float(cov[i, :, i, :][off_diag].mean()) for i in range(n_mod)]
-    var_j = [float((cov[0, j, 0, j] + cov[1, j, 1, j]) / 2) for j in range(n_read)]
-    cov1_j = [float(cov[0, j, 1, j]) for j in range(n_read)]
+    cov2_i = [float(cov[i, :, i, :][off_diag].mean()) if n_read > 1 else 0.0 for i in range(n_mod)]
+    var_j = [float(np.diag(cov[:, j, :, j]).mean()) for j in range(n_read)]
+    cov1_j = [float(cov[:, j, :, j][off_mod].mean()) for j in range(n_read)]
 
-    diff = float(by_mod[0] - by_mod[1])
     clamp = max(cov2 - cov3, 0.0)
+    pairs = [(a, b) for a in range(n_mod) for b in range(a + 1, n_mod)]
+    labels = data.modalities
 
-    def difference_test(analysis: str, error: float, statistic: float, name: str, df: float,
-                        interval_df: float) -> DifferenceTest:
-        se = math.sqrt(2.0 / n_read * error)
-        t_value = _div(diff, se)
-        low, high = _interval(diff, se, interval_df, alpha)
-        if name == "F":
-            p = _f_p(statistic, df_t, interval_df)
-        else:
-            p = float(stats.chi2.sf(statistic, df))
-        return DifferenceTest(analysis, diff, se, low, high, statistic, name, float(df_t),
-                              float(df), t_value, p, error)
+    def pairwise(analysis: str, error: float, df: float) -> tuple[DifferenceTest, ...]:
+        """Every pairwise difference with the pooled error term (t on ``df``, normal if inf)."""
+        name = "chi2" if analysis == "FRRC" else "F"
+        se = math.sqrt(2.0 / n_read * error) if error >= 0 else math.nan
+        out = []
+        for a, b in pairs:
+            diff = float(by_mod[a] - by_mod[b])
+            t_value = _div(diff, se)
+            low, high = _interval(diff, se, df, alpha)
+            statistic = t_value**2
+            p = _f_p(statistic, 1.0, df)
+            out.append(DifferenceTest(analysis, diff, se, low, high, statistic, name, 1.0,
+                                      math.inf if analysis == "FRRC" else float(df), t_value, p, error,
+                                      (labels[a], labels[b])))
+        return tuple(out)
+
+    def global_test(analysis: str, error: float, ddf: float) -> GlobalTest:
+        if analysis == "FRRC":  # chi-square on t - 1 df
+            statistic = _div(df_t * ms_t, error)
+            return GlobalTest(analysis, statistic, "chi2", float(df_t), math.inf,
+                              float(stats.chi2.sf(statistic, df_t)), error)
+        statistic = _div(ms_t, error)
+        return GlobalTest(analysis, statistic, "F", float(df_t), float(ddf),
+                          _f_p(statistic, df_t, ddf), error)
 
     def modality_estimates(se_df: Sequence[tuple[float, float]]) -> tuple[ModalityEstimate, ...]:
         out = []
         for i, (se, df) in enumerate(se_df):
             low, high = _interval(float(by_mod[i]), se, df, alpha)
-            out.append(ModalityEstimate(data.modalities[i], float(by_mod[i]), se, df, low, high,
+            # An AUC lies in [0, 1]; a symmetric interval can overshoot near the ends.
+            low, high = max(low, 0.0), min(high, 1.0)
+            out.append(ModalityEstimate(labels[i], float(by_mod[i]), se, df, low, high,
                                         var_i[i], cov2_i[i], float(ms_r_i[i])))
         return tuple(out)
 
+    def analysis_of(name: str, error: float, ddf: float, single: Sequence[tuple[float, float]],
+                    readers: tuple[ReaderDifference, ...] = ()) -> OrAnalysis:
+        tests = pairwise(name, error, ddf)
+        glob = global_test(name, error, ddf)
+        first = tests[0]
+        if n_mod == 2:
+            # The one difference carries the global statistic, as the reference programs print.
+            first = DifferenceTest(name, first.estimate, first.se, first.ci_low, first.ci_high,
+                                   glob.statistic, glob.statistic_name, glob.ndf,
+                                   glob.ndf if name == "FRRC" else glob.ddf, first.t, first.p,
+                                   error, first.modalities)
+            tests = (first,)
+        return OrAnalysis(first, modality_estimates(single), readers, glob, tests)
+
     # RRRC: random readers and cases, Hillis (2007) ddf.
     error_rrrc = ms_tr + n_read * clamp
-    ddf_h = math.inf if ms_tr == 0 else _div(error_rrrc**2, ms_tr**2 / df_tr)
+    ddf_h = math.inf if ms_tr == 0 else _div(error_rrrc**2, _div(ms_tr**2, df_tr))
     single_rrrc = []
     for i in range(n_mod):
         numerator = ms_r_i[i] + max(n_read * cov2_i[i], 0.0)
-        df_i = math.inf if ms_r_i[i] == 0 else _div(numerator**2, ms_r_i[i] ** 2 / df_r)
+        df_i = math.inf if ms_r_i[i] == 0 else _div(numerator**2, _div(ms_r_i[i] ** 2, df_r))
         single_rrrc.append((math.sqrt(numerator / n_read), df_i))
-    rrrc = OrAnalysis(
-        difference_test("RRRC", error_rrrc, _div(ms_t, error_rrrc), "F", ddf_h, ddf_h),
-        modality_estimates(single_rrrc),
-    )
+    rrrc = analysis_of("RRRC", error_rrrc, ddf_h, single_rrrc)
 
     # FRRC: readers fixed, chi-square / normal.
     error_frrc = var_error - cov1 + (n_read - 1) * clamp
@@ -517,28 +660,22 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05) -> MrmcResult:
     ]
     per_reader = []
     for j, reader in enumerate(data.readers):
-        estimate = float(auc[0, j] - auc[1, j])
         se = math.sqrt(max(2.0 * (var_j[j] - cov1_j[j]), 0.0))
-        z = _div(estimate, se)
-        low, high = _interval(estimate, se, math.inf, alpha)
-        per_reader.append(ReaderDifference(reader, estimate, se, z, _two_sided_p(z, math.inf),
-                                           low, high, var_j[j], cov1_j[j]))
-    frrc = OrAnalysis(
-        difference_test("FRRC", error_frrc, _div(df_t * ms_t, error_frrc), "chi2", df_t,
-                        math.inf),
-        modality_estimates(single_frrc),
-        tuple(per_reader),
-    )
+        for a, b in pairs:
+            estimate = float(auc[a, j] - auc[b, j])
+            z = _div(estimate, se)
+            low, high = _interval(estimate, se, math.inf, alpha)
+            per_reader.append(ReaderDifference(reader, estimate, se, z, _two_sided_p(z, math.inf),
+                                               low, high, var_j[j], cov1_j[j],
+                                               (labels[a], labels[b])))
+    frrc = analysis_of("FRRC", error_frrc, math.inf, single_frrc, tuple(per_reader))
 
     # RRFC: cases fixed, conventional ANOVA F.
     single_rrfc = [(math.sqrt(ms_r_i[i] / n_read), float(df_r)) for i in range(n_mod)]
-    rrfc = OrAnalysis(
-        difference_test("RRFC", ms_tr, _div(ms_t, ms_tr), "F", df_tr, float(df_tr)),
-        modality_estimates(single_rrfc),
-    )
+    rrfc = analysis_of("RRFC", ms_tr, float(df_tr), single_rrfc)
 
     return MrmcResult(
-        modalities=tuple(data.modalities),
+        modalities=tuple(labels),
         readers=tuple(data.readers),
         n_diseased=int(data.truth.sum()),
         n_nondiseased=int((~data.truth).sum()),
@@ -550,6 +687,7 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05) -> MrmcResult:
         frrc=frrc,
         rrfc=rrfc,
         alpha=alpha,
+        endpoint=endpoint,
     )
 
 
@@ -559,6 +697,7 @@ def mrmc(
     modalities: Sequence[Hashable] | None = None,
     scale: tuple[float, float] | None = DEFAULT_SCALE,
     alpha: float = 0.05,
+    endpoint: str = "auc",
 ) -> MrmcResult:
     """Check a tidy table of reads and run the OR MRMC analysis on it.
 
@@ -568,6 +707,8 @@ def mrmc(
         modalities: the two modalities, first minus second; default the two present in
             sorted order (for arms ``"aided"``/``"unaided"`` that is aided minus unaided).
         scale: inclusive rating bounds (default 0-100), or None for any finite rating.
+        endpoint: ``"auc"`` of the ratings (default), or ``"sensitivity"`` / ``"specificity"``
+            of the readers' binary calls: the ``call`` column (0/1) is analysed instead.
         alpha: significance level.
 
     Returns:
@@ -579,4 +720,10 @@ def mrmc(
         >>> result.rrrc.difference.estimate > 0
         True
     """
-    return or_analysis(mrmc_data(reads, modalities=modalities, scale=scale), alpha=alpha)
+    if endpoint != "auc":
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}.")
+        require_columns(reads, ["call"], f"An MRMC analysis of {endpoint}")
+        reads, scale = reads.assign(rating=binary_column(reads, "call").astype(float)), (0.0, 1.0)
+    return or_analysis(mrmc_data(reads, modalities=modalities, scale=scale), alpha=alpha,
+                       endpoint=endpoint)

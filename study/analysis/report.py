@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from study.analysis.mrmc import DifferenceTest, MrmcResult
+from study.analysis.mrmc import DifferenceTest, GlobalTest, MrmcResult
 
 __all__ = ["format_mrmc"]
 
@@ -19,17 +19,49 @@ def _p(value: float) -> str:
 
 def _row(test: DifferenceTest) -> str:
     ci = f"({_f(test.ci_low)}, {_f(test.ci_high)})"
-    if not math.isfinite(test.df):
-        df = "inf"
-    else:
-        df = str(int(test.df)) if float(test.df).is_integer() else _f(test.df, 2)
+    df = _df(test.df)
     statistic = f"{test.statistic_name} = {_f(test.statistic, 3)}"
     return (f"{test.analysis:<8} {_f(test.estimate):>9} {_f(test.se):>8}  {ci:<22} "
             f"{statistic:<14} {df:>6}  {_p(test.p)}")
 
 
+def _df(value: float) -> str:
+    if not math.isfinite(value):
+        return "inf"
+    return str(int(value)) if float(value).is_integer() else _f(value, 2)
+
+
+def _global_row(test: GlobalTest) -> str:
+    ddf = "" if test.statistic_name == "chi2" else f", {_df(test.ddf)}"
+    return (f"{test.analysis:<8} {test.statistic_name} = {_f(test.statistic, 3):<9} "
+            f"df ({_df(test.ndf)}{ddf})  p = {_p(test.p)}")
+
+
+def _pair_row(test: DifferenceTest) -> str:
+    a, b = test.modalities
+    ci = f"({_f(test.ci_low)}, {_f(test.ci_high)})"
+    return (f"  {f'{a} - {b}':<16} {_f(test.estimate):>9} {_f(test.se):>8}  {ci:<22} "
+            f"{_df(test.df):>6}  {_p(test.p)}")
+
+
+def _format_multi(result: MrmcResult, level: int) -> list[str]:
+    """Global tests and the pooled-error pairwise tables of a study with > 2 modalities."""
+    lines = ["", "Global test that all modalities have the same AUC"]
+    lines += [_global_row(a.global_test) for a in (result.rrrc, result.frrc, result.rrfc)]
+    for analysis in (result.rrrc, result.frrc, result.rrfc):
+        lines += ["", f"{analysis.difference.analysis} pairwise differences (error term pooled "
+                  "over all modalities)",
+                  f"  {'Comparison':<16} {'Estimate':>9} {'SE':>8}  {f'{level}% CI':<22} "
+                  f"{'df':>6}  p"]
+        lines += [_pair_row(test) for test in analysis.pairwise]
+    return lines
+
+
 def format_mrmc(result: MrmcResult) -> str:
-    """Format the per-modality AUCs, the difference and the RRRC / FRRC / RRFC tests.
+    """Format the per-modality AUCs and the RRRC / FRRC / RRFC tests.
+
+    Two modalities: the difference and its three tests. More: the global tests and every
+    pairwise difference with the pooled error term.
 
     Args:
         result: an `MrmcResult`.
@@ -37,18 +69,26 @@ def format_mrmc(result: MrmcResult) -> str:
     Returns:
         Multi-line text, ending with a newline.
     """
-    first, second = result.modalities
+    first, second = result.modalities[:2]
     level = round(100 * (1 - result.alpha))
+    names = ", ".join(map(str, result.modalities[:-1])) + f" and {result.modalities[-1]}"
+    measure = {"auc": "empirical AUC"}.get(result.endpoint, f"{result.endpoint} of the calls")
     lines = [
-        "Obuchowski-Rockette MRMC analysis (empirical AUC, jackknife covariance, Hillis ddf)",
+        f"Obuchowski-Rockette MRMC analysis ({measure}, jackknife covariance, Hillis ddf)",
         f"{len(result.readers)} readers, {result.n_cases} cases ({result.n_diseased} diseased, "
-        f"{result.n_nondiseased} non-diseased), modalities {first} and {second}",
+        f"{result.n_nondiseased} non-diseased), modalities {names}",
         "",
-        f"AUC by modality (RRRC {level}% CI)",
+        f"{'AUC' if result.endpoint == 'auc' else result.endpoint.capitalize()} by modality "
+        f"(RRRC {level}% CI)",
     ]
     for estimate in result.rrrc.modalities:
         lines.append(f"  {str(estimate.modality):<12} {_f(estimate.auc)}  "
                      f"({_f(estimate.ci_low)}, {_f(estimate.ci_high)})")
+    if len(result.modalities) > 2:
+        lines += _format_multi(result, level)
+        lines += ["", "RRRC: random readers and cases; FRRC: fixed readers (chi-square, normal CI); "
+                  "RRFC: fixed cases. Unadjusted p-values."]
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         f"Difference {first} - {second}: {_f(result.difference)}",

@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_SCALE",
     "MrmcData",
     "sorted_labels",
+    "label_values",
     "require_columns",
     "binary_column",
     "numeric_column",
@@ -100,6 +101,25 @@ def sorted_labels(values: Iterable[Hashable]) -> list[Hashable]:
         return sorted(unique, key=str)
 
 
+def label_values(values: pd.Series) -> pd.Series:
+    """IDs read as text, as integers only when every one is written as a plain integer.
+
+    ``7`` and ``12`` become numbers (so they sort 7 before 12), but ``007`` next to ``7``, or
+    ``1.1`` next to ``1.10``, stay text: read as numbers they would be one case.
+
+    Args:
+        values: the column as read from a file (text, or numbers already).
+
+    Returns:
+        The labels, as Python ints or as the original text.
+    """
+    text = values.astype(str)
+    stripped = text.str.strip()
+    if stripped.str.fullmatch(r"-?(0|[1-9][0-9]*)").all():
+        return stripped.astype(int)
+    return text
+
+
 def require_columns(reads: pd.DataFrame, columns: Sequence[str], purpose: str) -> None:
     """Raise `ReadTableError` unless ``reads`` has every column in ``columns``.
 
@@ -139,6 +159,7 @@ def numeric_column(
     column: str,
     *,
     scale: tuple[float, float] | None = None,
+    allow_minus_inf: bool = False,
 ) -> pd.Series:
     """The column as finite floats, optionally within ``scale``; else a `ReadTableError`.
 
@@ -146,12 +167,15 @@ def numeric_column(
         reads: the table of reads.
         column: column name.
         scale: inclusive ``(low, high)`` bounds, or None for any finite number.
+        allow_minus_inf: accept ``-inf`` too (below every other value, whatever the scale),
+            as RJafroc writes for a case the reader did not mark.
 
     Returns:
         The values as a float Series with the table's index.
     """
     values = pd.to_numeric(reads[column], errors="coerce").astype(float)
-    bad = ~np.isfinite(values.to_numpy())
+    minus_inf = np.isneginf(values.to_numpy()) if allow_minus_inf else np.zeros(len(values), bool)
+    bad = ~np.isfinite(values.to_numpy()) & ~minus_inf
     if bad.any():
         row = reads.index[bad][0]
         raise ReadTableError(
@@ -160,7 +184,7 @@ def numeric_column(
         )
     if scale is not None:
         low, high = scale
-        outside = ((values < low) | (values > high)).to_numpy()
+        outside = ((values < low) | (values > high)).to_numpy() & ~minus_inf
         if outside.any():
             row = reads.index[outside][0]
             raise ReadTableError(
@@ -214,28 +238,24 @@ def check_truth(reads: pd.DataFrame) -> pd.Series:
 
 def _select_modalities(
     reads: pd.DataFrame, modalities: Sequence[Hashable] | None
-) -> tuple[pd.DataFrame, tuple[Hashable, Hashable]]:
+) -> tuple[pd.DataFrame, tuple[Hashable, ...]]:
     present = sorted_labels(reads["modality"])
     if modalities is None:
         if len(present) == 1:
             raise ReadTableError(
-                f"The table has only one modality ({present[0]}); an MRMC analysis compares two."
+                f"The table has only one modality ({present[0]}); an MRMC analysis compares two "
+                "or more."
             )
-        if len(present) > 2:
-            raise ReadTableError(
-                f"The table has {len(present)} modalities ({', '.join(map(str, present))}); "
-                "choose the two to compare."
-            )
-        return reads, (present[0], present[1])
+        return reads, tuple(present)
     chosen = tuple(modalities)
-    if len(chosen) != 2 or chosen[0] == chosen[1]:
-        raise ReadTableError("Choose exactly two different modalities to compare.")
+    if len(chosen) < 2 or len(set(chosen)) != len(chosen):
+        raise ReadTableError("Choose at least two different modalities to compare.")
     for label in chosen:
         if label not in present:
             raise ReadTableError(
                 f"Modality {label} is not in the table (it has {', '.join(map(str, present))})."
             )
-    return reads[reads["modality"].isin(chosen)], (chosen[0], chosen[1])
+    return reads[reads["modality"].isin(chosen)], chosen
 
 
 def mrmc_data(
@@ -244,18 +264,18 @@ def mrmc_data(
     modalities: Sequence[Hashable] | None = None,
     scale: tuple[float, float] | None = DEFAULT_SCALE,
 ) -> MrmcData:
-    """Check a table of reads for a two-modality MRMC analysis and turn it into arrays.
+    """Check a table of reads for an MRMC analysis and turn it into arrays.
 
-    Checks, each with its own message: the columns exist and are filled; ratings are finite
-    numbers within ``scale``; truth is 0/1 and constant within a case; no read is duplicated;
-    exactly two modalities (or the two chosen); at least two readers; every reader read every
-    case in both modalities; at least two diseased and two non-diseased cases (the jackknife
-    leaves one out).
+    Checks, each with its own message: the columns exist and are filled; ratings are numbers
+    within ``scale`` (``-inf``, RJafroc's "not marked", counts as the lowest rating); truth is
+    0/1 and constant within a case; no read is duplicated; at least two modalities; every
+    reader read every case in every modality; at least two diseased and two non-diseased cases
+    (the jackknife leaves one out). One reader is allowed (fixed-reader analysis only).
 
     Args:
         reads: tidy table with `MRMC_COLUMNS` (extra columns are ignored).
-        modalities: the two modalities to compare, in the order of the difference
-            (first minus second); default: the only two present, in sorted order.
+        modalities: the modalities to analyse, in the order of the differences
+            (earlier minus later); default: all present, in sorted order.
         scale: inclusive rating bounds, or None to accept any finite number.
 
     Returns:
@@ -263,7 +283,7 @@ def mrmc_data(
     """
     require_columns(reads, MRMC_COLUMNS, "An MRMC analysis")
     reads, chosen = _select_modalities(reads, modalities)
-    ratings = numeric_column(reads, "rating", scale=scale)
+    ratings = numeric_column(reads, "rating", scale=scale, allow_minus_inf=True)
     truth = check_truth(reads)
 
     duplicated = reads.duplicated(["reader", "modality", "case"])
@@ -274,30 +294,26 @@ def mrmc_data(
             f"{reads.at[row, 'modality']} more than once; keep one read per reader, modality and case."
         )
     readers = sorted_labels(reads["reader"])
-    if len(readers) < 2:
-        raise ReadTableError(
-            f"The table has only one reader ({readers[0]}); an MRMC analysis needs at least two."
-        )
     modalities_per_case = reads.groupby("case", sort=False)["modality"].nunique()
-    if (modalities_per_case < 2).any():
-        case = modalities_per_case.index[modalities_per_case < 2][0]
-        arm = reads.loc[reads["case"] == case, "modality"].iloc[0]
+    if (modalities_per_case < len(chosen)).any():
+        case = modalities_per_case.index[modalities_per_case < len(chosen)][0]
+        arms = sorted_labels(reads.loc[reads["case"] == case, "modality"])
         raise ReadTableError(
-            f"Case {case} was read only in modality {arm}; every case must be read in both "
-            "modalities (fully crossed design)."
+            f"Case {case} was read only in modality {', '.join(map(str, arms))}; every case must "
+            "be read in every modality (fully crossed design)."
         )
     cases = sorted_labels(reads["case"])
     t_idx = pd.Categorical(reads["modality"], categories=list(chosen)).codes
     r_idx = pd.Categorical(reads["reader"], categories=readers).codes
     k_idx = pd.Categorical(reads["case"], categories=cases).codes
-    array = np.full((2, len(readers), len(cases)), np.nan)
+    array = np.full((len(chosen), len(readers), len(cases)), np.nan)
     array[t_idx, r_idx, k_idx] = ratings.to_numpy()
     missing = np.argwhere(np.isnan(array))
     if len(missing):
         t, r, k = missing[0]
         raise ReadTableError(
             f"Reader {readers[r]} did not read case {cases[k]} in modality {chosen[t]}; every "
-            f"reader must read every case in both modalities ({len(missing)} read(s) missing)."
+            f"reader must read every case in every modality ({len(missing)} read(s) missing)."
         )
     truth_vector = truth.reindex(cases).to_numpy(dtype=bool)
     for label, count in (("diseased", truth_vector.sum()), ("non-diseased", (~truth_vector).sum())):
