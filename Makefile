@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# Loopback only unless asked: `make demo HOST=0.0.0.0` (plain HTTP; see docs/SECURITY.md for TLS).
+HOST ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -20,7 +22,7 @@ install: $(VENV)/.installed
 ## Launch the app on the shipped weights, bundled samples and an embedded SQLite file.
 demo: install
 	$(PY) -m study demo-setup
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address 0.0.0.0 \
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(HOST) \
 	  --server.headless true --browser.gatherUsageStats false
 
 ## Same, in kiosk mode: nothing uploaded is kept, idle reset, no tracebacks.

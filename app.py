@@ -5,41 +5,82 @@ in kiosk mode, the idle timer that returns to the gallery. Pages live in ``pages
 only render what ``rds_core`` returns; their shared helpers are in ``pages/_ui.py``.
 
 Run: ``streamlit run app.py`` (kiosk: ``RDS_KIOSK=1 streamlit run app.py``).
+
+The file has two roles. ``streamlit run app.py`` first *imports* it (``__name__ == "app"``)
+and finds the ``st.App`` below, an ASGI app that serves this same file as its script:
+importing it turns Streamlit's legacy ``pages/`` mode off before the first request, so no
+file of ``pages/`` (pages or helper modules) is ever served except through the router
+below, on any URL, even on a fresh server; and its middleware answers 404 for the
+``/_stcore/metrics`` endpoint. Every browser session then *runs* the file as
+``__main__``: the router and the frame.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages import _ui as ui
+if __name__ != "__main__":  # imported once at server start by `streamlit run` (ASGI entry)
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # Streamlit decides "legacy pages/ folder" once per process, on the first session, and
+    # serves pages/*.py by URL until some session has run st.navigation. Decide it now.
+    PagesManager.uses_pages_directory = False
+
+    class _ClosedEndpoints:
+        """ASGI middleware: 404 for endpoints that tell visitors about the server."""
+
+        _CLOSED = ("/_stcore/metrics",)
+
+        def __init__(self, app) -> None:
+            self.app = app
+
+        async def __call__(self, scope, receive, send) -> None:
+            path = str(scope.get("path", "")).rstrip("/")
+            if scope.get("type") == "http" and path.endswith(self._CLOSED):
+                await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+
+    app = st.App(__file__, middleware=[Middleware(_ClosedEndpoints)])
 
 # Reader-study pages (another part of the project) join the menu once their files exist;
 # a kiosk shows only the public demo.
 STUDY_PAGES = (("pages/reader.py", "nav.reader"), ("pages/results.py", "nav.results"), ("pages/admin.py", "nav.admin"))
 
-st.set_page_config(page_title="RDS demo", layout="wide", initial_sidebar_state="expanded")
-ui.configure_kiosk()
-ui.init_state()
-ui.apply_style()
 
-demo = st.Page(ui.HOME_PAGE, title=ui.tr("nav.demo"), icon=":material/radiology:", default=True)
-pages = [demo, st.Page("pages/ensemble.py", title=ui.tr("nav.ensemble"), icon=":material/stacks:")]
-if not ui.kiosk_mode():
-    pages += [st.Page(path, title=ui.tr(key)) for path, key in STUDY_PAGES if (ui.REPO / path).is_file()]
-page = st.navigation(pages)
-on_home = page.url_path == demo.url_path
-# Before the idle timer below: this run is an interaction, so it must never count as idle.
-ui.mark_activity(on_home)
+def _route() -> None:
+    """The router and the frame, run by every browser session."""
+    from pages import _ui as ui
 
-with st.sidebar:
-    st.markdown(f"## {ui.tr('app.title')}")
-    ui.language_switch()
-    st.warning(ui.tr("notice.short"), icon=":material/info:")
-    packs = ui.pack_switch()
-    ui.about_pack(packs)
-    if ui.kiosk_mode():
-        ui.idle_watch()
+    st.set_page_config(page_title="RDS demo", layout="wide", initial_sidebar_state="expanded")
+    ui.configure_kiosk()
+    ui.init_state()
+    ui.apply_style()
 
-page.run()
-# Again once the page is drawn: a slow analysis must not use up the visitor's idle time.
-ui.mark_activity(on_home)
+    demo = st.Page(ui.HOME_PAGE, title=ui.tr("nav.demo"), icon=":material/radiology:", default=True)
+    pages = [demo, st.Page("pages/ensemble.py", title=ui.tr("nav.ensemble"), icon=":material/stacks:")]
+    if not ui.kiosk_mode():
+        pages += [st.Page(path, title=ui.tr(key)) for path, key in STUDY_PAGES if (ui.REPO / path).is_file()]
+    page = st.navigation(pages)
+    on_home = page.url_path == demo.url_path
+    # Before the idle timer below: this run is an interaction, so it must never count as idle.
+    ui.mark_activity(on_home)
+
+    with st.sidebar:
+        st.markdown(f"## {ui.tr('app.title')}")
+        ui.language_switch()
+        st.warning(ui.tr("notice.short"), icon=":material/info:")
+        packs = ui.pack_switch()
+        ui.about_pack(packs)
+        if ui.kiosk_mode():
+            ui.idle_watch()
+
+    page.run()
+    # Again once the page is drawn: a slow analysis must not use up the visitor's idle time.
+    ui.mark_activity(on_home)
+
+
+if __name__ == "__main__":
+    _route()

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._admin_gate import admin_gate
+from pages._plain import escape_markdown
 from pages._study_ui import database, show_error, tr
 from rds_core.errors import RdsError
 from study import StudyError
@@ -24,6 +25,7 @@ from study.admin import create_readers, create_study, export_answers, list_studi
 from study.cases import CaseImportError, ImportReport, import_case_set, list_case_sets
 from study.config import DEFAULT_WASHOUT_DAYS, db_path
 from study.records import ARMS, DESIGNS, StudyInfo
+from study.throttle import login_audit
 
 CODES_KEY = "adm_new_codes"
 REPORT_KEY = "adm_import_report"
@@ -151,7 +153,7 @@ def _new_study_tab() -> None:
         sent = st.form_submit_button(tr("adm.create_study"), type="primary")
     created = st.session_state.pop(CREATED_KEY, None)
     if created is not None:
-        st.success(tr("adm.study_created", name=created[0], n_cases=created[1]))
+        st.success(escape_markdown(tr("adm.study_created", name=created[0], n_cases=created[1])))
     if not sent:
         return
     try:
@@ -168,7 +170,7 @@ def _new_study_tab() -> None:
 # --- import ----------------------------------------------------------------------------------
 
 
-def _run_import(folder: str, csv: str, name: str, with_hints: bool) -> ImportReport:
+def _run_import(folder: str, csv: str, name: str, with_hints: bool, accept_burned_in: bool) -> ImportReport:
     hint_fn = None
     if with_hints:
         from study.hints import make_hint_fn  # loads torch and the packs: only when asked
@@ -177,11 +179,14 @@ def _run_import(folder: str, csv: str, name: str, with_hints: bool) -> ImportRep
     folder_path = Path(folder.strip()).expanduser()
     csv_path = Path(csv.strip()).expanduser() if csv.strip() else folder_path / "truth.csv"
     with st.spinner(tr("adm.importing")):
-        return import_case_set(database(), folder_path, csv_path, name=name.strip() or None, hint_fn=hint_fn)
+        return import_case_set(database(), folder_path, csv_path, name=name.strip() or None, hint_fn=hint_fn,
+                               accept_burned_in=accept_burned_in)
 
 
 def _import_report(report: ImportReport) -> None:
-    st.success(tr("adm.imported", name=report.name, n=len(report.imported), skipped=len(report.skipped)))
+    # Names and reasons come from the admin's files: shown as plain text, never as Markdown.
+    st.success(escape_markdown(tr("adm.imported", name=report.name, n=len(report.imported),
+                                  skipped=len(report.skipped))))
     if report.skipped:
         st.markdown(f"**{tr('adm.skipped_title')}**")
         st.container(key="adm-skipped").dataframe(_table(list(report.skipped)), hide_index=True)
@@ -197,10 +202,12 @@ def _import_tab() -> None:
         csv = st.text_input(tr("adm.csv"), key="adm-csv")
         name = st.text_input(tr("adm.set_name"), key="adm-set-name")
         with_hints = st.checkbox(tr("adm.with_hints"), value=True, key="adm-hints", help=tr("adm.with_hints_help"))
+        accept_burned_in = st.checkbox(tr("adm.accept_burned_in"), value=False, key="adm-burned-in",
+                                       help=tr("adm.accept_burned_in_help"))
         sent = st.form_submit_button(tr("adm.import"), type="primary")
     if sent and folder.strip():
         try:
-            st.session_state[REPORT_KEY] = _run_import(folder, csv, name, with_hints)
+            st.session_state[REPORT_KEY] = _run_import(folder, csv, name, with_hints, accept_burned_in)
             st.rerun()  # the other tabs list the new case set too
         except CaseImportError as err:
             show_error("adm.failed", err)
@@ -228,7 +235,7 @@ try:
 except StudyError as err:
     show_error("db.error", err)
     st.stop()
-st.caption(tr("adm.db", path=db_path()))
+st.caption(escape_markdown(tr("adm.db", path=db_path())))
 studies_tab, new_study_tab, import_tab = st.tabs([tr("adm.tab_studies"), tr("adm.tab_new_study"), tr("adm.tab_import")])
 with studies_tab:
     _studies_tab()
@@ -236,3 +243,8 @@ with new_study_tab:
     _new_study_tab()
 with import_tab:
     _import_tab()
+with st.expander(tr("adm.audit_title")):
+    audit = login_audit(database())
+    st.container(key="adm-audit").dataframe(
+        pd.DataFrame([(a.at, a.client, {True: "ok", False: "wrong", None: "?"}[a.ok]) for a in audit],
+                     columns=["at", "client", "result"]), hide_index=True)

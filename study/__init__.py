@@ -9,6 +9,7 @@ Modules:
     config    paths and environment variables
     db        connection settings, schema and migrations
     security  reader access codes (hashed) and reader profiles
+    throttle  sign-in rate limits shared across sessions, and the login audit
     records   the dataclasses pages receive (admin-facing and reader-facing)
     admin     create studies and readers, progress per reader, export answers
     plan      queries over a reader's reading plan (progress, washout)

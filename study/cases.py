@@ -26,6 +26,8 @@ import io
 import json
 import os
 import re
+import secrets
+import stat
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +42,7 @@ from rds_core.errors import RdsError
 from rds_core.imaging import Radiograph, load_radiograph, sniff_format
 from study import StudyError
 from study.config import case_storage_dir
-from study.db import storage_ref, to_iso, utc_now, write_transaction
+from study.db import resolve_storage_ref, storage_ref, to_iso, utc_now, write_transaction
 from study.deid import DeidentificationError, UidMapper, burned_in_annotation, deidentify
 from study.records import AiHint
 
@@ -51,7 +53,10 @@ __all__ = [
     "ImportedCase",
     "ImportReport",
     "CaseSetInfo",
+    "CaseNumber",
     "parse_truth",
+    "new_case_id",
+    "reader_case_number",
     "import_case_set",
     "list_case_sets",
 ]
@@ -59,6 +64,17 @@ __all__ = [
 _TRUE = {"1", "1.0", "rds", "yes", "y", "true", "positive"}
 _FALSE = {"0", "0.0", "non-rds", "nonrds", "non rds", "no rds", "no", "n", "false", "negative"}
 _MAX_FILE_BYTES = 512 * 1024 * 1024
+# Case ids are drawn at random below 2**53 (exact in JavaScript), so that no id seen in a
+# page, key or URL follows the order of the truth CSV.
+_CASE_ID_LIMIT = 2**53
+_BURNED_IN_REFUSED = (
+    "the DICOM header says identifying text is burned into the pixels (Burned In Annotation "
+    "= YES); check the film and import with 'pixels checked' to accept it"
+)
+_BURNED_IN_UNKNOWN = (
+    "a secondary-capture film without Burned In Annotation may carry identifying text in its "
+    "pixels; check the film and import with 'pixels checked' to accept it"
+)
 
 
 class CaseImportError(StudyError):
@@ -172,8 +188,15 @@ def _safe_path(folder: Path, ref: str) -> Path:
     resolved = folder.joinpath(*parts).resolve()
     if not resolved.is_relative_to(folder):
         raise _Skip("the path leads outside the case folder (through a symbolic link)")
-    if not resolved.is_file():
-        raise _Skip("no such file in the case folder")
+    try:
+        info = resolved.stat()
+    except OSError:
+        raise _Skip("no such file in the case folder") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _Skip("not a regular file (devices, pipes and folders are refused)")
+    if info.st_nlink > 1:
+        # A hard link can point at any file of the same file system, out of the folder.
+        raise _Skip("the file has more than one hard link; copy it into the case folder instead")
     return resolved
 
 
@@ -240,7 +263,7 @@ class _Prepared:
 
 
 def _prepare(row: dict[str, str], folder: Path, uids: UidMapper, hint_fn: HintFn | None,
-             warnings: list[tuple[str, str]]) -> _Prepared:
+             warnings: list[tuple[str, str]], accept_burned_in: bool) -> _Prepared:
     ref = row.get("file", "")
     try:
         truth = parse_truth(row.get("truth", ""))
@@ -256,20 +279,9 @@ def _prepare(row: dict[str, str], folder: Path, uids: UidMapper, hint_fn: HintFn
         raise _Skip(f"the file is larger than {_MAX_FILE_BYTES // 2**20} MB")
     data = path.read_bytes()
     name = PurePosixPath(ref.replace("\\", "/")).name
+    stored, extension, file_format, radiograph = _decode(ref, name, data, uids, warnings,
+                                                         accept_burned_in)
     try:
-        if sniff_format(data) == "dicom":
-            try:
-                stored = deidentify(data, uids)
-            except DeidentificationError as err:
-                raise _Skip(str(err)) from err
-            radiograph = load_radiograph(stored, name=name)
-            extension, file_format = ".dcm", "dicom"
-            if burned_in_annotation(stored):
-                warnings.append((ref, "the DICOM header says identifying text is burned into the "
-                                      "pixels; check the film before readers see it"))
-        else:
-            radiograph = load_radiograph(data, name=name)
-            stored, extension, file_format = _png_bytes(radiograph), ".png", "png"
         hint = hint_fn(radiograph) if hint_fn is not None else None
     except RdsError as err:
         raise _Skip(str(err)) from err
@@ -283,23 +295,71 @@ def _prepare(row: dict[str, str], folder: Path, uids: UidMapper, hint_fn: HintFn
     )
 
 
+def _decode(ref: str, name: str, data: bytes, uids: UidMapper, warnings: list[tuple[str, str]],
+            accept_burned_in: bool) -> tuple[bytes, str, str, Radiograph]:
+    """De-identify and decode one file; any failure of this one file becomes a _Skip."""
+    try:
+        if sniff_format(data) == "dicom":
+            try:
+                stored = deidentify(data, uids)
+            except DeidentificationError as err:
+                raise _Skip(str(err)) from err
+            burned = burned_in_annotation(stored)
+            if burned is not False:
+                reason = _BURNED_IN_REFUSED if burned else _BURNED_IN_UNKNOWN
+                if not accept_burned_in:
+                    raise _Skip(reason)
+                warnings.append((ref, "accepted after the admin confirmed the pixels were checked: "
+                                 + reason.split(";")[0]))
+            radiograph = load_radiograph(stored, name=name)
+            extension, file_format = ".dcm", "dicom"
+        else:
+            radiograph = load_radiograph(data, name=name)
+            stored, extension, file_format = _png_bytes(radiograph), ".png", "png"
+    except _Skip:
+        raise
+    except RdsError as err:
+        raise _Skip(str(err)) from err
+    except (RecursionError, MemoryError):
+        raise _Skip("the file is nested too deeply or too large to be read safely") from None
+    except Exception as err:  # noqa: BLE001 - one bad file must never abort a whole import
+        raise _Skip(f"the file could not be read ({type(err).__name__})") from err
+    return stored, extension, file_format, radiograph
+
+
+def new_case_id(conn) -> int:
+    """A fresh random case id, unused in ``cases`` (call inside the inserting transaction).
+
+    Args:
+        conn: a connection holding the write lock.
+    """
+    while True:
+        candidate = 1 + secrets.randbelow(_CASE_ID_LIMIT - 1)
+        if conn.execute("SELECT 1 FROM cases WHERE id = ?", (candidate,)).fetchone() is None:
+            return candidate
+
+
 def _store(db: Database, storage: Path, case_set_id: int, position: int, item: _Prepared,
            now: datetime) -> ImportedCase:
     target = storage / f"{uuid.uuid4().hex}{item.extension}"
     partial = target.with_suffix(".part")
-    partial.write_bytes(item.stored)
+    # 0600 from the start: the film must never be readable by other local users.
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(item.stored)
     os.replace(partial, target)  # never a half-written file under a final name
     created = to_iso(now)
     with write_transaction(db) as conn:
-        case_id = conn.execute(
-            "INSERT INTO cases (case_set_id, position, stored_path, file_format, width, height, "
+        case_id = new_case_id(conn)
+        conn.execute(
+            "INSERT INTO cases (id, case_set_id, position, stored_path, file_format, width, height, "
             "truth, severity, gestational_age, notes, source_sha256, stored_sha256, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (case_set_id, position, storage_ref(db, target), item.file_format,
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (case_id, case_set_id, position, storage_ref(db, target), item.file_format,
              item.radiograph.width, item.radiograph.height, item.truth, item.severity,
              item.gestational_age, item.notes, item.source_sha256,
              hashlib.sha256(item.stored).hexdigest(), created),
-        ).lastrowid
+        )
         if item.hint is not None:
             hint = item.hint
             conn.execute(
@@ -322,6 +382,7 @@ def import_case_set(
     name: str | None = None,
     storage_dir: str | Path | None = None,
     hint_fn: HintFn | None = None,
+    accept_burned_in: bool = False,
     now: datetime | None = None,
 ) -> ImportReport:
     """Import a folder of films with their truth as a new case set.
@@ -336,8 +397,11 @@ def import_case_set(
             :func:`study.config.case_storage_dir` (``$RDS_STUDY_CASES`` or ``data/cases``).
         hint_fn: computes the AI hint of a decoded film; None stores no hints (only
             unaided studies are then possible). An ``RdsError`` it raises skips the
-            row; any other exception is a bug and propagates, leaving the case set in
-            status ``importing`` (unusable for studies).
+            row; any other exception is a bug and propagates after the half-imported
+            case set is removed (so the same name can be imported again).
+        accept_burned_in: import DICOM films whose header says text is burned into the
+            pixels (or, for secondary capture, does not say): only after a person has
+            checked those pixels. By default such films are skipped with the reason.
         now: the current time (tests inject it).
 
     Returns:
@@ -353,11 +417,14 @@ def import_case_set(
     rows = _read_csv(Path(truth_csv))
     name = (name or folder.name).strip()
     storage = case_storage_dir(storage_dir).resolve()
-    storage.mkdir(parents=True, exist_ok=True)
+    storage.mkdir(mode=0o700, parents=True, exist_ok=True)  # new folders: owner only
     now = now or utc_now()
     with write_transaction(db) as conn:
-        if conn.execute("SELECT 1 FROM case_sets WHERE name = ?", (name,)).fetchone():
+        existing = conn.execute("SELECT id, status FROM case_sets WHERE name = ?", (name,)).fetchone()
+        if existing is not None and existing[1] == "ready":
             raise CaseImportError(f"A case set named {name!r} already exists; choose another name.")
+        if existing is not None:  # an import that died half-way: retrying replaces it
+            _remove_case_set(conn, db, existing[0])
         case_set_id = conn.execute(
             "INSERT INTO case_sets (name, storage_dir, status, created_at) VALUES (?, ?, 'importing', ?)",
             (name, str(storage), to_iso(now)),
@@ -367,6 +434,40 @@ def import_case_set(
     imported: list[ImportedCase] = []
     skipped: list[tuple[str, str]] = []
     warnings: list[tuple[str, str]] = []
+    try:
+        _import_rows(db, rows, folder, storage, case_set_id, uids, hint_fn, accept_burned_in, now,
+                     imported, skipped, warnings)
+    except BaseException:
+        with write_transaction(db) as conn:
+            _remove_case_set(conn, db, case_set_id)
+        raise
+    with write_transaction(db) as conn:
+        if not imported:
+            conn.execute("DELETE FROM case_sets WHERE id = ?", (case_set_id,))
+        else:
+            conn.execute("UPDATE case_sets SET status = 'ready' WHERE id = ?", (case_set_id,))
+    if not imported:
+        detail = "; ".join(f"{file}: {reason}" for file, reason in skipped[:5])
+        raise CaseImportError(f"No case could be imported from {Path(truth_csv).name}. {detail}", skipped)
+    return ImportReport(case_set_id=case_set_id, name=name, imported=tuple(imported),
+                        skipped=tuple(skipped), warnings=tuple(warnings))
+
+
+def _remove_case_set(conn, db: Database, case_set_id: int) -> None:
+    """Delete an unfinished case set, its hints and its stored files (no study uses it)."""
+    refs = [r[0] for r in conn.execute("SELECT stored_path FROM cases WHERE case_set_id = ?", (case_set_id,))]
+    conn.execute("DELETE FROM ai_hints WHERE case_id IN (SELECT id FROM cases WHERE case_set_id = ?)",
+                 (case_set_id,))
+    conn.execute("DELETE FROM cases WHERE case_set_id = ?", (case_set_id,))
+    conn.execute("DELETE FROM case_sets WHERE id = ?", (case_set_id,))
+    for ref in refs:
+        resolve_storage_ref(db, ref).unlink(missing_ok=True)
+
+
+def _import_rows(db: Database, rows: list[dict[str, str]], folder: Path, storage: Path,
+                 case_set_id: int, uids: UidMapper, hint_fn: HintFn | None, accept_burned_in: bool,
+                 now: datetime, imported: list[ImportedCase], skipped: list[tuple[str, str]],
+                 warnings: list[tuple[str, str]]) -> None:
     seen_files: dict[str, int] = {}
     seen_content: dict[str, str] = {}
     for line, row in enumerate(rows, start=2):  # line 1 is the header
@@ -377,7 +478,7 @@ def import_case_set(
             if key in seen_files:
                 raise _Skip(f"listed twice (first on line {seen_files[key]})")
             seen_files[key] = line
-            item = _prepare(row, folder, uids, hint_fn, warnings)
+            item = _prepare(row, folder, uids, hint_fn, warnings, accept_burned_in)
             if item.source_sha256 in seen_content:
                 raise _Skip(f"the same image as {seen_content[item.source_sha256]!r}")
             seen_content[item.source_sha256] = ref
@@ -385,17 +486,6 @@ def import_case_set(
             skipped.append((label, str(reason)))
             continue
         imported.append(_store(db, storage, case_set_id, len(imported), item, now))
-
-    with write_transaction(db) as conn:
-        if not imported:
-            conn.execute("DELETE FROM case_sets WHERE id = ?", (case_set_id,))
-        else:
-            conn.execute("UPDATE case_sets SET status = 'ready' WHERE id = ?", (case_set_id,))
-    if not imported:
-        detail = "; ".join(f"{file}: {reason}" for file, reason in skipped[:5])
-        raise CaseImportError(f"No case could be imported from {truth_csv}. {detail}", skipped)
-    return ImportReport(case_set_id=case_set_id, name=name, imported=tuple(imported),
-                        skipped=tuple(skipped), warnings=tuple(warnings))
 
 
 def list_case_sets(db: Database) -> list[CaseSetInfo]:
@@ -410,3 +500,47 @@ def list_case_sets(db: Database) -> list[CaseSetInfo]:
         "LEFT JOIN ai_hints h ON h.case_id = c.id GROUP BY s.id ORDER BY s.id"
     ).fetchall()
     return [CaseSetInfo(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class CaseNumber:
+    """What a reader may be told about where a case sits in their own list.
+
+    Attributes:
+        number: 1-based rank of the case among the distinct cases of the reader's plan,
+            in reading order (the same case read in two arms keeps its number).
+        total: distinct cases in the reader's plan.
+    """
+
+    number: int
+    total: int
+
+
+def reader_case_number(db: Database, study_id: int, reader_id: int, case_id: int, *,
+                       session: int | None = None) -> CaseNumber:
+    """The per-reader sequence number of a case ("Case 3 of 33"), never its database id.
+
+    The number depends only on the reader's own shuffled plan, so it says nothing about
+    import order or truth. A case read in several arms keeps one number.
+
+    Args:
+        db: the study database.
+        study_id: the study.
+        reader_id: the reader.
+        case_id: a case in the reader's plan.
+        session: count within this session only (pass ``Task.session``: in a crossover
+            study every case comes back in session 2, numbered 1..n again); None counts
+            over the whole plan.
+
+    Raises:
+        ValueError: the case is not in this reader's plan (or session).
+    """
+    rows = db.conn.execute(
+        "SELECT case_id FROM plan WHERE study_id = ? AND reader_id = ? AND (? IS NULL OR session = ?) "
+        "GROUP BY case_id ORDER BY MIN(position)",
+        (study_id, reader_id, session, session),
+    ).fetchall()
+    order = [row[0] for row in rows]
+    if case_id not in order:
+        raise ValueError(f"Case {case_id} is not in the reading list of reader {reader_id}.")
+    return CaseNumber(number=order.index(case_id) + 1, total=len(order))

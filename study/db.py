@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -45,6 +46,7 @@ __all__ = [
     "to_iso",
     "from_iso",
     "db_file",
+    "restrict_file",
     "storage_ref",
     "resolve_storage_ref",
 ]
@@ -263,9 +265,50 @@ def _apply_script(conn: sqlite3.Connection, script: str) -> None:
         raise ValueError(f"Unterminated SQL statement in migration: {pending.strip()[:80]}")
 
 
+# Version 2: sign-in attempts (admin secret and reader codes) shared by every session and
+# process, for the lockout and as the audit trail of admin logins. ``ok`` is NULL while an
+# attempt is being checked (it counts as a failure until then, so parallel guesses cannot
+# slip past the limit) and is set exactly once; rows are never deleted.
+_V2 = """
+CREATE TABLE login_attempts (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    at_s    REAL NOT NULL,
+    scope   TEXT NOT NULL CHECK (scope IN ('admin', 'reader')),
+    client  TEXT NOT NULL,
+    ok      INTEGER CHECK (ok IN (0, 1)),
+    detail  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX login_attempts_by_scope ON login_attempts (scope, at_s);
+CREATE INDEX login_attempts_by_client ON login_attempts (scope, client, at_s);
+CREATE TRIGGER login_attempts_set_once BEFORE UPDATE ON login_attempts
+WHEN OLD.ok IS NOT NULL OR NEW.id != OLD.id OR NEW.at != OLD.at OR NEW.scope != OLD.scope
+     OR NEW.client != OLD.client
+BEGIN SELECT RAISE(ABORT, 'login attempts are immutable'); END;
+CREATE TRIGGER login_attempts_no_delete BEFORE DELETE ON login_attempts
+BEGIN SELECT RAISE(ABORT, 'login attempts are immutable'); END;
+"""
+
+
+# Version 3: per-read viewer telemetry, stored in the answer's own row (one INSERT, so an
+# answer and its telemetry are committed together); NULL for answers from older versions.
+_V3 = """
+ALTER TABLE answers ADD COLUMN first_answer_ms INTEGER CHECK (first_answer_ms >= 0);
+ALTER TABLE answers ADD COLUMN window_level_changes INTEGER CHECK (window_level_changes >= 0);
+ALTER TABLE answers ADD COLUMN zoom_changes INTEGER CHECK (zoom_changes >= 0);
+ALTER TABLE answers ADD COLUMN pan_changes INTEGER CHECK (pan_changes >= 0);
+ALTER TABLE answers ADD COLUMN heatmap_toggles INTEGER CHECK (heatmap_toggles >= 0);
+ALTER TABLE answers ADD COLUMN heatmap_visible_ms INTEGER CHECK (heatmap_visible_ms >= 0);
+ALTER TABLE answers ADD COLUMN confidence_set INTEGER CHECK (confidence_set IN (0, 1));
+ALTER TABLE answers ADD COLUMN viewer_state TEXT;
+"""
+
+
 # Append only: (version, step). Never edit a released step; add a new one.
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, lambda conn: _apply_script(conn, _V1)),
+    (2, lambda conn: _apply_script(conn, _V2)),
+    (3, lambda conn: _apply_script(conn, _V3)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -293,6 +336,7 @@ def connect(path: str | Path | None = None) -> Database:
     """
     file = db_path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
+    restrict_file(file)
     # check_same_thread=False: Streamlit may run successive reruns of one session on
     # different threads; a connection must still never be used by two at once.
     conn = sqlite3.connect(str(file), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
@@ -303,6 +347,24 @@ def connect(path: str | Path | None = None) -> Database:
     db = Database(conn, execute_plugins=False)
     migrate(db)
     return db
+
+
+def restrict_file(file: Path) -> None:
+    """Create ``file`` (if missing) readable and writable by its owner only, 0600.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the permissions of the main file, so
+    the answers and the truth never become readable by other local users.
+
+    Args:
+        file: the database file.
+    """
+    os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
+    if file.stat().st_mode & 0o077:
+        os.chmod(file, 0o600)
+    for suffix in ("-wal", "-shm"):
+        side = file.with_name(file.name + suffix)
+        if side.exists() and side.stat().st_mode & 0o077:
+            os.chmod(side, 0o600)
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -373,6 +435,15 @@ def schema_version(db: Database) -> int:
     return int(row[0] or 0)
 
 
+_KNOWN = frozenset(version for version, _ in MIGRATIONS)
+
+
+def _applied(db: Database) -> set[int]:
+    if not db["schema_version"].exists():
+        return set()
+    return {row[0] for row in db.conn.execute("SELECT version FROM schema_version")}
+
+
 def migrate(db: Database) -> int:
     """Bring the schema to ``SCHEMA_VERSION``; idempotent and safe across processes.
 
@@ -386,7 +457,7 @@ def migrate(db: Database) -> int:
         SchemaTooNewError: the database is newer than this code.
     """
     current = schema_version(db)
-    if current == SCHEMA_VERSION:
+    if current == SCHEMA_VERSION and _applied(db) >= _KNOWN:
         return current
     if current > SCHEMA_VERSION:
         raise SchemaTooNewError(
@@ -399,9 +470,10 @@ def migrate(db: Database) -> int:
             "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
         # Re-read under the write lock: another process may have migrated meanwhile.
-        done = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+        # By set, not by maximum: a step merged later with a lower number still runs.
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
         for version, step in MIGRATIONS:
-            if version > done:
+            if version not in done:
                 step(conn)
                 conn.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",

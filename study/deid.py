@@ -1,27 +1,39 @@
 """De-identify DICOM files with the Basic Application Level Confidentiality Profile.
 
-Follows DICOM PS3.15 Annex E (Table E.1-1, "Basic Profile" column), written from the
-standard's action codes:
+DICOM PS3.15 Annex E, Table E.1-1, "Basic Profile" column. The table itself is not
+typed by hand here: it is the machine-generated copy of the standard's table shipped by
+``dicom-anonymizer`` (KitwareMedical, BSD-3; module ``dicomfields_2026c``, generated from
+the standard's published tables), read as data at import. Its action codes:
 
-* ``X`` remove the attribute, ``Z`` replace with a zero-length value, ``D`` replace
-  with a dummy value, ``U`` replace a UID with a new one (consistently: the same
-  original UID always maps to the same new UID within one :class:`UidMapper`, so
-  files of one study stay linked to each other and to nothing else).
-* Where the table allows a choice (``X/Z``, ``X/Z/D``...), the emptier one that keeps
-  a valid file is used.
-* Private attributes and the curve (50xx) and overlay (60xx) groups are removed.
-* Beyond the table, and stricter than it: every remaining date, time and date-time
-  (DA/DT/TM) is emptied and every remaining person name (PN) is emptied, at any depth
-  of nesting, so that attributes added to the standard after this table was written
-  cannot leak names or dates.
-* Kept: pixel data and everything needed to display it, and Burned In Annotation
-  (0028,0301), so that a film with text in its pixels stays recognisable as such.
-* Recorded: Patient Identity Removed (0012,0062) = YES, De-identification Method
-  (0012,0063) and its code sequence (DCM 113100, Basic Application Confidentiality
-  Profile).
+* ``X`` remove; ``Z`` zero-length value; ``D`` dummy value consistent with the VR;
+  ``U`` replace a UID with a new one, consistently (the same original UID always maps to
+  the same new UID within one :class:`UidMapper`, so the files of one study stay linked
+  to each other and to nothing else).
+* Where the table allows a choice the emptier one that keeps the attribute present is
+  used: ``X/Z`` -> Z, ``Z/D`` -> Z, ``X/Z/D`` -> Z, ``X/D`` -> X; ``X/Z/U*`` (Referenced /
+  Source Image Sequence) keeps the sequence and replaces the UIDs inside it.
+* Private attributes, curve (50xx) and overlay (60xx) groups are removed.
 
-Pixel data are not altered: burned-in text cannot be removed here. Callers should
-warn when Burned In Annotation is YES (see :func:`burned_in_annotation`).
+Stricter than the table, so that attributes added to the standard later cannot leak:
+every attribute of the patient group (0010) not listed is removed; every remaining
+date, time and date-time (DA/DT/TM) and person name (PN) is emptied; every remaining UID
+that is not a UID defined by the standard (SOP classes, transfer syntaxes, coding
+schemes) is replaced; every attribute of unknown VR (UN) is removed. All of it at any
+depth of nesting, walked with an explicit stack (no recursion); files nested deeper
+than :data:`MAX_DEPTH` levels are refused with a clear message.
+
+Dates are **removed**, not shifted: emptied, or, where the table says ``D``, set to the
+fixed dummy 1900-01-01 00:00. No original date or interval survives.
+
+The file is rebuilt: the 128-byte preamble is zeroed and the File Meta Information is
+written anew (only SOP class, new SOP instance UID, transfer syntax and this software's
+implementation UID), so private meta information (0002,0100)/(0002,0102) and AE titles
+are gone. Recorded: Patient Identity Removed (0012,0062) = YES, De-identification Method
+(0012,0063) and its code sequence (DCM 113100, Basic Application Confidentiality Profile).
+
+Pixel data are not altered, so burned-in text cannot be removed here: callers refuse
+films whose Burned In Annotation is YES, or unknown for secondary capture (see
+:func:`burned_in_annotation`), unless a person has checked the pixels.
 """
 
 from __future__ import annotations
@@ -32,16 +44,19 @@ import secrets
 from collections.abc import Callable
 
 import pydicom
-from pydicom.datadict import tag_for_keyword
+from dicomanonymizer.dicom_anonymization_databases import dicomfields_2026c as _table
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.tag import BaseTag
+from pydicom.tag import BaseTag, Tag
+from pydicom.uid import UID_dictionary
 
 from study import StudyError
 
 __all__ = [
     "BASIC_PROFILE",
+    "MASKED_REMOVALS",
+    "MAX_DEPTH",
     "DeidentificationError",
     "UidMapper",
     "deidentify",
@@ -49,274 +64,46 @@ __all__ = [
     "burned_in_annotation",
 ]
 
+MAX_DEPTH = 32  # sequence nesting a radiograph never needs; deeper files are refused
+
 
 class DeidentificationError(StudyError):
     """The file cannot be parsed as DICOM, so it cannot be de-identified."""
 
 
-# Keyword -> action, Table E.1-1 Basic Profile column.
-BASIC_PROFILE: dict[str, str] = {
-    # Patient
-    "PatientName": "Z",
-    "PatientID": "Z",
-    "PatientBirthDate": "Z",
-    "PatientSex": "Z",
-    "PatientBirthTime": "X",
-    "PatientAge": "X",
-    "PatientSize": "X",
-    "PatientWeight": "X",
-    "PatientAddress": "X",
-    "PatientTelephoneNumbers": "X",
-    "PatientMotherBirthName": "X",
-    "PatientBirthName": "X",
-    "PatientComments": "X",
-    "PatientReligiousPreference": "X",
-    "PatientState": "X",
-    "PatientTransportArrangements": "X",
-    "PatientInstitutionResidence": "X",
-    "PatientInsurancePlanCodeSequence": "X",
-    "PatientPrimaryLanguageCodeSequence": "X",
-    "PatientSexNeutered": "X",
-    "IssuerOfPatientID": "X",
-    "OtherPatientIDs": "X",
-    "OtherPatientIDsSequence": "X",
-    "OtherPatientNames": "X",
-    "MedicalRecordLocator": "X",
-    "EthnicGroup": "X",
-    "Occupation": "X",
-    "AdditionalPatientHistory": "X",
-    "MedicalAlerts": "X",
-    "Allergies": "X",
-    "PregnancyStatus": "X",
-    "LastMenstrualDate": "X",
-    "SmokingStatus": "X",
-    "SpecialNeeds": "X",
-    "CountryOfResidence": "X",
-    "RegionOfResidence": "X",
-    "MilitaryRank": "X",
-    "BranchOfService": "X",
-    "ResponsiblePerson": "X",
-    "ResponsibleOrganization": "X",
-    "ReferencedPatientSequence": "X",
-    "ReferencedPatientAliasSequence": "X",
-    "ConfidentialityConstraintOnPatientDataDescription": "X",
-    "PatientSpeciesDescription": "X",
-    # Visit / admission
-    "AdmissionID": "X",
-    "IssuerOfAdmissionIDSequence": "X",
-    "AdmittingDate": "X",
-    "AdmittingTime": "X",
-    "AdmittingDiagnosesDescription": "X",
-    "AdmittingDiagnosesCodeSequence": "X",
-    "CurrentPatientLocation": "X",
-    "VisitComments": "X",
-    "ServiceEpisodeID": "X",
-    "ServiceEpisodeDescription": "X",
-    "IssuerOfServiceEpisodeIDSequence": "X",
-    "DischargeDiagnosisDescription": "X",
-    # Study, series, request
-    "AccessionNumber": "Z",
-    "StudyID": "Z",
-    "StudyDate": "Z",
-    "StudyTime": "Z",
-    "SeriesDate": "X",
-    "SeriesTime": "X",
-    "AcquisitionDate": "Z",
-    "AcquisitionTime": "Z",
-    "AcquisitionDateTime": "X",
-    "ContentDate": "Z",
-    "ContentTime": "Z",
-    "OverlayDate": "X",
-    "OverlayTime": "X",
-    "CurveDate": "X",
-    "CurveTime": "X",
-    "InstanceCreationDate": "X",
-    "InstanceCreationTime": "X",
-    "TimezoneOffsetFromUTC": "X",
-    "StudyDescription": "X",
-    "SeriesDescription": "X",
-    "StudyComments": "X",
-    "StudyIDIssuer": "X",
-    "ProtocolName": "X",
-    "ImageComments": "X",
-    "FrameComments": "X",
-    "DerivationDescription": "X",
-    "AcquisitionComments": "X",
-    "RequestAttributesSequence": "X",
-    "RequestedProcedureDescription": "Z",
-    "RequestedProcedureID": "X",
-    "RequestedProcedureComments": "X",
-    "RequestedContrastAgent": "X",
-    "ReasonForTheRequestedProcedure": "X",
-    "ReasonForStudy": "X",
-    "RequestingPhysician": "X",
-    "RequestingService": "X",
-    "ImagingServiceRequestComments": "X",
-    "IssuerOfAdmissionID": "X",
-    "OrderEnteredBy": "X",
-    "OrderEntererLocation": "X",
-    "OrderCallbackPhoneNumber": "X",
-    "PlacerOrderNumberImagingServiceRequest": "Z",
-    "FillerOrderNumberImagingServiceRequest": "Z",
-    "PerformedProcedureStepID": "X",
-    "PerformedProcedureStepDescription": "X",
-    "PerformedProcedureStepStartDate": "X",
-    "PerformedProcedureStepStartTime": "X",
-    "PerformedProcedureStepEndDate": "X",
-    "PerformedProcedureStepEndTime": "X",
-    "CommentsOnThePerformedProcedureStep": "X",
-    "PerformedLocation": "X",
-    "PerformedStationAETitle": "X",
-    "PerformedStationName": "X",
-    "PerformedStationGeographicLocationCodeSequence": "X",
-    "PerformedStationNameCodeSequence": "X",
-    "ScheduledProcedureStepDescription": "X",
-    "ScheduledProcedureStepID": "X",
-    "ScheduledProcedureStepLocation": "X",
-    "ScheduledProcedureStepStartDate": "X",
-    "ScheduledProcedureStepStartTime": "X",
-    "ScheduledProcedureStepEndDate": "X",
-    "ScheduledProcedureStepEndTime": "X",
-    "ScheduledPerformingPhysicianName": "X",
-    "ScheduledPerformingPhysicianIdentificationSequence": "X",
-    "ScheduledHumanPerformersSequence": "X",
-    "ScheduledPatientInstitutionResidence": "X",
-    "ScheduledStationAETitle": "X",
-    "ScheduledStationName": "X",
-    "ScheduledStationGeographicLocationCodeSequence": "X",
-    "ScheduledStationNameCodeSequence": "X",
-    "ScheduledStudyLocation": "X",
-    "ScheduledStudyLocationAETitle": "X",
-    "ReferencedStudySequence": "X",
-    "ReferencedPerformedProcedureStepSequence": "X",
-    "ReferencedImageSequence": "X",
-    "SourceImageSequence": "X",
-    "ReferencedSOPInstanceMACSequence": "X",
-    "ReferencedDigitalSignatureSequence": "X",
-    "DigitalSignaturesSequence": "X",
-    "MAC": "X",
-    "ModifiedAttributesSequence": "X",
-    "OriginalAttributesSequence": "X",
-    "ContentSequence": "X",
-    "AcquisitionContextSequence": "X",
-    "IconImageSequence": "X",
-    "TextString": "X",
-    "TextComments": "X",
-    "Impressions": "X",
-    "ResultsComments": "X",
-    "ResultsIDIssuer": "X",
-    "ResultsDistributionListSequence": "X",
-    "InterpretationText": "X",
-    "InterpretationDiagnosisDescription": "X",
-    "InterpretationRecorder": "X",
-    "InterpretationTranscriber": "X",
-    "InterpretationAuthor": "X",
-    "InterpretationApproverSequence": "X",
-    "InterpretationIDIssuer": "X",
-    "PhysicianApprovingInterpretation": "X",
-    "DistributionName": "X",
-    "DistributionAddress": "X",
-    "NamesOfIntendedRecipientsOfResults": "X",
-    "IntendedRecipientsOfResultsIdentificationSequence": "X",
-    "TopicTitle": "X",
-    "TopicSubject": "X",
-    "TopicAuthor": "X",
-    "TopicKeywords": "X",
-    "Arbitrary": "X",
-    "ContentCreatorName": "Z",
-    "AuthorObserverSequence": "X",
-    "ParticipantSequence": "X",
-    "CustodialOrganizationSequence": "X",
-    "VerifyingObserverName": "D",
-    "VerifyingObserverSequence": "D",
-    "VerifyingObserverIdentificationCodeSequence": "Z",
-    "PersonName": "D",
-    "PersonAddress": "X",
-    "PersonTelephoneNumbers": "X",
-    "PersonIdentificationCodeSequence": "X",
-    "InsurancePlanIdentification": "X",
-    "PreMedication": "X",
-    "ContrastBolusAgent": "D",
-    "GraphicAnnotationSequence": "D",
-    # People and places
-    "ReferringPhysicianName": "Z",
-    "ReferringPhysicianAddress": "X",
-    "ReferringPhysicianTelephoneNumbers": "X",
-    "ReferringPhysicianIdentificationSequence": "X",
-    "PhysiciansOfRecord": "X",
-    "PhysiciansOfRecordIdentificationSequence": "X",
-    "PerformingPhysicianName": "X",
-    "PerformingPhysicianIdentificationSequence": "X",
-    "NameOfPhysiciansReadingStudy": "X",
-    "PhysiciansReadingStudyIdentificationSequence": "X",
-    "OperatorsName": "Z",
-    "OperatorIdentificationSequence": "X",
-    "HumanPerformerName": "X",
-    "HumanPerformerOrganization": "X",
-    "ActualHumanPerformersSequence": "X",
-    "InstitutionName": "Z",
-    "InstitutionAddress": "X",
-    "InstitutionCodeSequence": "Z",
-    "InstitutionalDepartmentName": "X",
-    "StationName": "Z",
-    # Equipment identity
-    "DeviceSerialNumber": "Z",
-    "DetectorID": "D",
-    "GantryID": "X",
-    "GeneratorID": "X",
-    "CassetteID": "X",
-    "PlateID": "X",
-    "ModifyingDeviceID": "X",
-    "ModifyingDeviceManufacturer": "X",
-    "ModifiedImageDescription": "X",
-    "IdentifyingComments": "X",
-    "DataSetTrailingPadding": "X",
-    # UIDs, replaced consistently
-    "StudyInstanceUID": "U",
-    "SeriesInstanceUID": "U",
-    "SOPInstanceUID": "U",
-    "FrameOfReferenceUID": "U",
-    "SynchronizationFrameOfReferenceUID": "U",
-    "ReferencedSOPInstanceUID": "U",
-    "ReferencedFrameOfReferenceUID": "U",
-    "RelatedFrameOfReferenceUID": "U",
-    "InstanceCreatorUID": "U",
-    "IrradiationEventUID": "U",
-    "DeviceUID": "U",
-    "DimensionOrganizationUID": "U",
-    "ConcatenationUID": "U",
-    "StorageMediaFileSetUID": "U",
-    "TransactionUID": "U",
-    "UID": "U",
-    "LargePaletteColorLookupTableUID": "U",
-    "TemplateExtensionOrganizationUID": "U",
-    "TemplateExtensionCreatorUID": "U",
-    "FiducialUID": "U",
-    "TargetUID": "U",
-    "DoseReferenceUID": "U",
-    "ReferencedGeneralPurposeScheduledProcedureStepTransactionUID": "U",
-    "MediaStorageSOPInstanceUID": "U",
-    "AffectedSOPInstanceUID": "X",
-    "RequestedSOPInstanceUID": "U",
+# Table category -> the action used here (choices resolved as the module docstring says).
+_CATEGORY_ACTION = {
+    "D_TAGS": "D", "Z_TAGS": "Z", "X_TAGS": "X", "U_TAGS": "U", "Z_D_TAGS": "Z",
+    "X_Z_TAGS": "Z", "X_D_TAGS": "X", "X_Z_D_TAGS": "Z", "X_Z_U_STAR_TAGS": "KEEP_SQ",
 }
 
-_DUMMY = "ANONYMIZED"
-_DATE_TIME_VRS = {"DA", "DT", "TM"}
-# Basic Application Confidentiality Profile, DICOM code 113100 (PS3.16 CID 7050).
-_METHOD = "DICOM PS3.15 E.1 Basic Profile (rds-study)"
+
+def _load_table() -> tuple[dict[BaseTag, str], tuple[tuple[int, int, int, int], ...]]:
+    exact: dict[BaseTag, str] = {}
+    masked: list[tuple[int, int, int, int]] = []
+    for category, action in _CATEGORY_ACTION.items():
+        for entry in getattr(_table, category):
+            if len(entry) == 4:  # (group, element, group mask, element mask): repeating groups
+                masked.append(tuple(entry))
+            else:
+                exact[Tag(entry[0], entry[1])] = action
+    if len(exact) < 600:  # a truncated table would leak PHI: fail loudly
+        raise RuntimeError(f"The PS3.15 table has only {len(exact)} attributes; the package is broken.")
+    return exact, tuple(masked)
 
 
-def _resolve(table: dict[str, str]) -> dict[BaseTag, str]:
-    resolved = {}
-    for keyword, action in table.items():
-        tag = tag_for_keyword(keyword)
-        if tag is None:  # pydicom renamed a keyword: fail loudly, a gap here leaks PHI
-            raise RuntimeError(f"Unknown DICOM keyword in de-identification table: {keyword}")
-        resolved[BaseTag(tag)] = action
-    return resolved
-
-
-_ACTIONS = _resolve(BASIC_PROFILE)
+#: Tag -> action for every attribute of Table E.1-1 (about 650 rows).
+BASIC_PROFILE, MASKED_REMOVALS = _load_table()
+_PATIENT_GROUP = 0x0010
+_DUMMY_TEXT = "ANONYMIZED"
+_DUMMY_BY_VR: dict[str, object] = {
+    "DA": "19000101", "TM": "000000", "DT": "19000101000000", "AS": "000D",
+    "SH": _DUMMY_TEXT, "CS": _DUMMY_TEXT, "AE": _DUMMY_TEXT, "LO": _DUMMY_TEXT, "LT": _DUMMY_TEXT,
+    "ST": _DUMMY_TEXT, "UT": _DUMMY_TEXT, "UC": _DUMMY_TEXT, "PN": _DUMMY_TEXT, "UR": "",
+    "IS": "0", "DS": "0", "US": 0, "SS": 0, "UL": 0, "SL": 0, "FL": 0.0, "FD": 0.0, "UV": 0, "SV": 0,
+    "AT": None, "OB": b"", "OW": b"", "OF": b"", "OD": b"", "OL": b"", "OV": b"", "UN": b"\0\0",
+}
+_METHOD = "DICOM PS3.15 E.1 Basic Profile, dates removed (rds-study)"
 
 
 class UidMapper:
@@ -336,7 +123,7 @@ class UidMapper:
         Args:
             uid: an original UID.
         """
-        uid = str(uid).strip()
+        uid = str(uid).strip().rstrip("\0")
         if not uid:
             return uid
         if uid not in self._seen:
@@ -345,56 +132,69 @@ class UidMapper:
         return self._seen[uid]
 
 
-def _dummy(vr: str) -> object:
-    if vr in ("PN", "LO", "SH", "LT", "ST", "UT", "CS", "AE", "UC"):
-        return _DUMMY[:16] if vr in ("SH", "AE", "CS") else _DUMMY
-    return None
+def _masked(tag: BaseTag) -> bool:
+    return any((tag.group & gm) == g and (tag.element & em) == e for g, e, gm, em in MASKED_REMOVALS)
 
 
-def _apply(ds: Dataset, uids: Callable[[str], str]) -> None:
-    for elem in list(ds):
-        tag = elem.tag
-        if tag.is_private or 0x5000 <= tag.group <= 0x50FF or 0x6000 <= tag.group <= 0x60FF:
-            del ds[tag]
-            continue
-        action = _ACTIONS.get(tag)
-        if action == "X":
-            del ds[tag]
-        elif action == "Z" or (action == "D" and elem.VR == "SQ"):
-            elem.value = DicomSequence() if elem.VR == "SQ" else None
-        elif action == "D":
-            elem.value = _dummy(elem.VR)
-        elif action == "U":
-            if elem.VM > 1:
-                elem.value = [uids(v) for v in elem.value]
-            elif elem.value:
-                elem.value = uids(elem.value)
-        elif elem.VR in _DATE_TIME_VRS or elem.VR == "PN":
-            elem.value = None
-        elif elem.VR == "SQ":
-            for item in elem.value:
-                _apply(item, uids)
+def _replace_uids(elem, uids: Callable[[str], str], only_instances: bool) -> None:
+    values = list(elem.value) if elem.VM > 1 else [elem.value]
+    # A standard UID (a SOP class, a transfer syntax) identifies nobody and must stay.
+    new = [v if (only_instances and str(v) in UID_dictionary) or not v else uids(v) for v in values]
+    elem.value = new if elem.VM > 1 else new[0]
+
+
+def _walk(root: Dataset, uids: Callable[[str], str]) -> None:
+    """Apply the profile to ``root`` and every nested item, iteratively."""
+    stack: list[tuple[Dataset, int]] = [(root, 0)]
+    while stack:
+        ds, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise DeidentificationError(
+                f"The file nests sequences more than {MAX_DEPTH} levels deep; it is refused.")
+        for elem in list(ds):
+            tag = elem.tag
+            action = BASIC_PROFILE.get(tag)
+            if tag.is_private or tag.group in range(0x5000, 0x5100) or tag.group in range(0x6000, 0x6100) \
+                    or _masked(tag) or action == "X" \
+                    or (action is None and (elem.VR == "UN" or tag.group == _PATIENT_GROUP)):
+                del ds[tag]
+            elif action == "Z" or (action == "D" and elem.VR == "SQ"):
+                elem.value = DicomSequence() if elem.VR == "SQ" else None
+            elif action == "D":
+                elem.value = uids(str(elem.value)) if elem.VR == "UI" else _DUMMY_BY_VR.get(elem.VR)
+            elif action == "U":
+                _replace_uids(elem, uids, only_instances=False)
+            elif elem.VR == "SQ":  # kept sequences (incl. X/Z/U*): their items go through the table
+                stack.extend((item, depth + 1) for item in elem.value)
+            elif elem.VR in ("DA", "DT", "TM", "PN"):
+                elem.value = None
+            elif elem.VR == "UI":
+                _replace_uids(elem, uids, only_instances=True)
 
 
 def deidentify_dataset(ds: Dataset, uids: UidMapper | None = None) -> Dataset:
-    """De-identify a dataset in place (including its file meta) and return it.
+    """De-identify a dataset in place, rebuild its file meta, and return it.
 
     Args:
         ds: a parsed DICOM dataset.
         uids: the UID mapper shared by the files of one import (consistent UIDs).
+
+    Raises:
+        DeidentificationError: sequences nested deeper than :data:`MAX_DEPTH`.
     """
     uids = uids or UidMapper()
-    _apply(ds, uids)
-    meta = getattr(ds, "file_meta", None)
-    if meta is not None:
-        if "MediaStorageSOPInstanceUID" in meta:
-            meta.MediaStorageSOPInstanceUID = ds.get("SOPInstanceUID") or uids(
-                meta.MediaStorageSOPInstanceUID
-            )
-        for keyword in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
-                        "ReceivingApplicationEntityTitle", "SourcePresentationAddress"):
-            if keyword in meta:
-                delattr(meta, keyword)
+    old_meta = getattr(ds, "file_meta", None)
+    transfer_syntax = old_meta.get("TransferSyntaxUID") if old_meta is not None else None
+    _walk(ds, uids)
+    meta = FileMetaDataset()
+    if "SOPClassUID" in ds:
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    if ds.get("SOPInstanceUID"):
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if transfer_syntax:
+        meta.TransferSyntaxUID = transfer_syntax
+    ds.file_meta = meta
+    ds.preamble = b"\0" * 128
     ds.PatientIdentityRemoved = "YES"
     ds.DeidentificationMethod = _METHOD
     code = Dataset()
@@ -416,31 +216,53 @@ def deidentify(data: bytes, uids: UidMapper | None = None) -> bytes:
         The de-identified file (Part 10 format, same transfer syntax, same pixels).
 
     Raises:
-        DeidentificationError: the bytes are not a readable DICOM file.
+        DeidentificationError: the bytes are not a readable DICOM file, or are nested
+            too deeply to be handled safely.
     """
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
         deidentify_dataset(ds, uids)
         out = io.BytesIO()
-        if not isinstance(getattr(ds, "file_meta", None), FileMetaDataset):
-            ds.file_meta = FileMetaDataset()
         ds.save_as(out, enforce_file_format=True)
+    except RecursionError:
+        raise DeidentificationError(
+            f"The file nests sequences more than {MAX_DEPTH} levels deep; it is refused.") from None
+    except NotImplementedError as err:
+        raise DeidentificationError(
+            "The file has an element with an unknown or malformed value representation (VR), "
+            f"so it cannot be de-identified safely ({err})."
+        ) from err
     except (InvalidDicomError, EOFError, ValueError, KeyError, AttributeError, TypeError,
-            OSError, NotImplementedError) as err:
+            OSError, OverflowError, IndexError) as err:
         raise DeidentificationError(
             f"The file could not be read as DICOM to remove identifying data ({err})."
         ) from err
     return out.getvalue()
 
 
-def burned_in_annotation(data: bytes) -> bool:
-    """True when a DICOM file declares identifying text burned into its pixels.
+# Secondary Capture Image Storage and its multi-frame variants (PS3.4 B.5).
+_SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+
+
+def burned_in_annotation(data: bytes) -> bool | None:
+    """Whether a DICOM file has identifying text burned into its pixels.
 
     Args:
         data: a DICOM file (original or de-identified).
+
+    Returns:
+        True when Burned In Annotation (0028,0301) is YES; None when it is unknown and
+        the film is a secondary capture (a photographed or scanned screen often carries
+        text), or the header cannot be read; False otherwise.
     """
     try:
         ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
-    except (InvalidDicomError, EOFError, ValueError, OSError):
+        value = str(ds.get("BurnedInAnnotation", "")).strip().upper()
+        sop_class = str(ds.get("SOPClassUID", ""))
+    except (InvalidDicomError, EOFError, ValueError, OSError, RecursionError, NotImplementedError):
+        return None
+    if value == "YES":
+        return True
+    if value == "NO":
         return False
-    return str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
+    return None if sop_class.startswith(_SECONDARY_CAPTURE) else False

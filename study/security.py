@@ -21,12 +21,14 @@ from sqlite_utils import Database
 
 from study import StudyError
 from study.db import to_iso, utc_now, write_transaction
+from study.throttle import TooManyAttemptsError, begin_attempt, finish_attempt
 
 __all__ = [
     "ROLES",
     "AccessCode",
     "ReaderIdentity",
     "InvalidAccessCodeError",
+    "ReaderLockedOutError",
     "InvalidProfileError",
     "UnknownReaderError",
     "new_access_code",
@@ -54,6 +56,21 @@ _WRONG_CODE = (
 
 class InvalidAccessCodeError(StudyError):
     """The access code is malformed, unknown or wrong (deliberately not saying which)."""
+
+
+class ReaderLockedOutError(InvalidAccessCodeError):
+    """Too many wrong codes from this client (or from everyone) lately: try again later.
+
+    A subclass of :class:`InvalidAccessCodeError`, so a page that only knows that one still
+    refuses the sign-in.
+
+    Attributes:
+        retry_after: seconds until the next try is accepted.
+    """
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after = float(retry_after_s)
+        super().__init__(str(TooManyAttemptsError(retry_after_s)))
 
 
 class InvalidProfileError(StudyError):
@@ -166,24 +183,33 @@ def _log(conn, kind: str, now: datetime, reader_id: int | None, study_id: int | 
     )
 
 
-def authenticate(db: Database, code: str, *, now: datetime | None = None) -> ReaderIdentity:
+def authenticate(db: Database, code: str, *, client: str = "unknown",
+                 now: datetime | None = None) -> ReaderIdentity:
     """Find the reader an access code belongs to.
 
     Every attempt, good or bad, is written to ``events`` (the handle only, never the
-    secret) so that the team can spot guessing.
+    secret) so that the team can spot guessing, and to ``login_attempts``, which rate-limits
+    codes per client address and globally across all sessions (:mod:`study.throttle`).
 
     Args:
         db: the study database.
         code: the code as typed by the reader.
+        client: the client address (``st.context.ip_address``), for the rate limit.
         now: the current time (tests inject it).
 
     Returns:
         The reader's identity.
 
     Raises:
+        ReaderLockedOutError: too many wrong codes from this client (or from everyone)
+            lately; nothing was checked.
         InvalidAccessCodeError: the code is malformed, unknown or wrong.
     """
     now = now or utc_now()
+    try:
+        attempt = begin_attempt(db, "reader", client, now=now.timestamp())
+    except TooManyAttemptsError as err:
+        raise ReaderLockedOutError(err.retry_after) from None
     try:
         parsed = parse_access_code(code)
     except InvalidAccessCodeError:
@@ -204,6 +230,7 @@ def authenticate(db: Database, code: str, *, now: datetime | None = None) -> Rea
         _log(conn, "login" if ok else "login_failed", now,
              row[0] if row else None, row[1] if row else None,
              {"handle": parsed.handle if parsed else None})
+    finish_attempt(db, attempt, ok=ok, detail={"handle": parsed.handle if parsed else None})
     if not ok:
         raise InvalidAccessCodeError(_WRONG_CODE)
     return get_reader(db, row[0])

@@ -4,6 +4,7 @@ skipped files, creating a study and readers (codes shown once), progress and the
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages._admin_gate import NO_SECRET_MESSAGE, SECRET_ENV
 from pages._i18n_study import t
+from pages._plain import escape_markdown
 from study.admin import create_readers, create_study, list_studies
 from study.cases import import_case_set
 from study.db import connect
@@ -86,7 +88,7 @@ def test_import_reports_skipped_files(admin_env, tmp_path: Path) -> None:
     app.checkbox(key="adm-hints").uncheck()
     _press(app, en("adm.import"))
 
-    assert en("adm.imported", name="films", n=4, skipped=2) in [s.value for s in app.success]
+    assert escape_markdown(en("adm.imported", name="films", n=4, skipped=2)) in [s.value for s in app.success]
     skipped = _frame(app, "adm-skipped")
     assert list(skipped.iloc[:, 0]) == ["broken.png", "../outside.png"]
     assert "'..' is not allowed" in skipped.iloc[1, 1]
@@ -157,3 +159,77 @@ def test_progress_and_export_after_answers(admin_env, tmp_path: Path, monkeypatc
     assert filename == "s_answers.csv"
     assert len(frame) == 3 and {"reader", "case", "modality", "truth", "call", "rating"} <= set(frame.columns)
     assert sorted(frame["call"]) == sorted(calls) and set(frame["reader"]) == {"R01"}
+
+
+# --- issue 14: a weak secret, a lockout shared by sessions, the audit, plain text -------------
+
+
+def test_a_weak_secret_keeps_the_gate_shut_without_saying_why(admin_env, monkeypatch, caplog) -> None:
+    from pages._admin_gate import MIN_SECRET_LENGTH, WEAK_SECRET_MESSAGE
+
+    monkeypatch.setenv(SECRET_ENV, "abc")
+    with caplog.at_level("ERROR", logger="rds.admin_gate"):
+        app = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not app.tabs and not app.text_input  # no form: a short secret cannot be guessed here
+    assert [e.value for e in app.error] == [WEAK_SECRET_MESSAGE]
+    page = " ".join(str(e.value) for kind in ("error", "warning", "info") for e in app.get(kind))
+    assert "short" not in page.lower() and str(MIN_SECRET_LENGTH) not in page
+    assert f"shorter than {MIN_SECRET_LENGTH} characters" in caplog.text  # the server log says why
+
+
+def test_the_lockout_holds_across_new_sessions_and_is_audited(admin_env) -> None:
+    from pages._admin_gate import MAX_TRIES
+    from study.throttle import login_audit
+
+    for _ in range(MAX_TRIES):  # a fresh browser session for every guess
+        assert not _open("not-the-secret").tabs
+    fresh = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert fresh.form_submit_button[0].disabled
+    assert any("Too many wrong tries" in e.value for e in fresh.error)
+    assert not fresh.tabs  # begin_attempt() refuses on the server too (tests/test_security_throttle.py)
+    audit = login_audit(admin_env)
+    assert [a.ok for a in audit] == [False] * MAX_TRIES and {a.client for a in audit} == {"unknown"}
+
+
+def test_a_successful_login_is_audited(admin_env) -> None:
+    from study.throttle import login_audit
+
+    app = _open()
+    assert app.tabs and [a.ok for a in login_audit(admin_env)] == [True]
+
+
+def test_file_names_are_shown_as_plain_text(admin_env, tmp_path: Path) -> None:
+    folder = tmp_path / "films"
+    csv = write_films(folder, 2, extra_rows=["![pwn](https://evil.example/t.png),1"])
+    app = _open()
+    app.text_input(key="adm-folder").input(str(folder))
+    app.text_input(key="adm-set-name").input("[click](https://evil.example)")
+    _press(app, en("adm.import"))
+    assert not app.exception
+    shown = " ".join(str(e.value) for kind in ("success", "markdown", "error") for e in app.get(kind))
+    assert not re.search(r"(?<!\\)\]\(", shown) and "\\[click\\]" in shown  # no link can form
+    assert csv.exists() and not app.get("image")
+
+
+def test_burned_in_films_need_the_admin_to_confirm_the_pixels(admin_env, tmp_path: Path) -> None:
+    from pydicom.uid import generate_uid
+
+    from tests.test_study_cases import make_dicom
+
+    folder = tmp_path / "dicom"
+    folder.mkdir()
+    make_dicom(folder / "text.dcm", study_uid=generate_uid(), burned_in="YES")
+    make_dicom(folder / "clean.dcm", study_uid=generate_uid(), seed=1)
+    (folder / "truth.csv").write_text("file,truth\ntext.dcm,1\nclean.dcm,0\n")
+    app = _open()
+    app.text_input(key="adm-folder").input(str(folder))
+    app.checkbox(key="adm-hints").uncheck()
+    assert app.checkbox(key="adm-burned-in").value is False  # refused unless confirmed
+    _press(app, en("adm.import"))
+    assert list(_frame(app, "adm-skipped").iloc[:, 0]) == ["text.dcm"]
+
+    app.text_input(key="adm-set-name").input("checked")
+    app.checkbox(key="adm-burned-in").check()
+    _press(app, en("adm.import"))
+    assert list(_frame(app, "adm-warnings").iloc[:, 0]) == ["text.dcm"]
+    assert admin_env["cases"].count == 3

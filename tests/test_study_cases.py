@@ -214,8 +214,12 @@ def test_dicom_is_deidentified_before_storage(tmp_path: Path) -> None:
                             burned_in="YES" if i == 1 else "NO") for i in range(2)]
     (folder / "truth.csv").write_text("file,truth\nim0.dcm,1\nim1.dcm,0\n")
 
+    refused = import_case_set(db, folder, folder / "truth.csv", name="default", storage_dir=tmp_path / "store",
+                              hint_fn=fake_hint)
+    assert [file for file, _ in refused.skipped] == ["im1.dcm"]  # burned-in text refused by default
+    assert "Burned In Annotation = YES" in refused.skipped[0][1]
     report = import_case_set(db, folder, folder / "truth.csv", storage_dir=tmp_path / "store",
-                             hint_fn=fake_hint)
+                             hint_fn=fake_hint, accept_burned_in=True)
 
     assert report.skipped == ()
     assert report.warnings == (("im1.dcm", report.warnings[0][1]),)
@@ -288,3 +292,142 @@ def test_case_set_names_are_unique(tmp_path: Path) -> None:
     import_case_set(db, csv.parent, csv, name="set", storage_dir=tmp_path / "store")
     with pytest.raises(CaseImportError, match="already exists"):
         import_case_set(db, csv.parent, csv, name="set", storage_dir=tmp_path / "store")
+
+
+# --- issue 14: nothing a reader sees follows the truth order -----------------------------
+
+
+def _auc(scores: list[float], truths: list[int]) -> float:
+    """Mann-Whitney AUC of ``scores`` as a predictor of ``truths`` (0.5: no information)."""
+    pos = [s for s, t in zip(scores, truths) if t == 1]
+    neg = [s for s, t in zip(scores, truths) if t == 0]
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def test_no_reader_visible_token_predicts_truth_when_imported_in_truth_order(tmp_path: Path) -> None:
+    from study.admin import create_readers, create_study
+    from study.cases import reader_case_number
+    from study.protocol import next_task
+
+    db = connect(tmp_path / "s.sqlite")
+    n = 60
+    truths = [0] * (n // 2) + [1] * (n // 2)  # the CSV lists every non-RDS film first
+    csv = write_films(tmp_path / "films", n, truths=truths)
+    report = import_case_set(db, csv.parent, csv, storage_dir=tmp_path / "store", hint_fn=fake_hint)
+    study = create_study(db, name="s", case_set_id=report.case_set_id, design="sequential",
+                         arms=("none", "score"), seed="x")
+    [reader] = create_readers(db, study.study_id, 1)
+    truth_of = dict(db.conn.execute("SELECT id, truth FROM cases").fetchall())
+    ids = sorted(truth_of)
+    assert ids != list(range(1, n + 1)) and max(ids) > 2**32  # not a sequence
+    task = next_task(db, study.study_id, reader.reader_id)
+    # The reader-visible tokens of each case: its id (keys, classes, URLs), the stored file
+    # name, and the "Case k of n" number.
+    stored = dict(db.conn.execute("SELECT id, stored_path FROM cases").fetchall())
+    tokens = {
+        "case id": {cid: cid for cid in ids},
+        "stored name": {cid: int(Path(stored[cid]).stem, 16) for cid in ids},
+        "case number": {cid: reader_case_number(db, study.study_id, reader.reader_id, cid).number for cid in ids},
+    }
+    for name, token in tokens.items():
+        auc = _auc([token[cid] for cid in ids], [truth_of[cid] for cid in ids])
+        assert 0.1 < auc < 0.9, (name, auc)  # a sequential id gives 1.0; chance beyond 0.9 is ~1e-7
+    first = reader_case_number(db, study.study_id, reader.reader_id, task.key.case_id)
+    assert (first.number, first.total) == (1, n)  # "Case 1 of 60"
+    with pytest.raises(ValueError, match="not in the reading list"):
+        reader_case_number(db, study.study_id, reader.reader_id, -1)
+
+
+def test_case_numbers_restart_in_each_crossover_session(tmp_path: Path) -> None:
+    from study.admin import create_readers, create_study
+    from study.cases import reader_case_number
+
+    db = connect(tmp_path / "s.sqlite")
+    csv = write_films(tmp_path / "films", 6)
+    report = import_case_set(db, csv.parent, csv, storage_dir=tmp_path / "store", hint_fn=fake_hint)
+    study = create_study(db, name="x", case_set_id=report.case_set_id, design="crossover",
+                         arms=("none", "score"), seed="s")
+    [reader] = create_readers(db, study.study_id, 1)
+    for session in (1, 2):
+        plan = [row[0] for row in db.conn.execute(
+            "SELECT case_id FROM plan WHERE reader_id = ? AND session = ? ORDER BY position",
+            (reader.reader_id, session))]
+        numbers = [reader_case_number(db, study.study_id, reader.reader_id, cid, session=session)
+                   for cid in plan]
+        assert [(n.number, n.total) for n in numbers] == [(i + 1, len(plan)) for i in range(len(plan))]
+
+
+def test_a_deeply_nested_dicom_is_skipped_and_the_set_completes(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make_dicom(folder / "good.dcm", study_uid=generate_uid())
+    make_dicom(folder / "deep.dcm", study_uid=generate_uid(), seed=3)
+    # Digital Signatures Sequence (FFFA,FFFA) nested 5000 items deep, undefined lengths,
+    # appended after the pixels (its tag sorts last): far past Python's recursion limit.
+    sq, item = b"\xfa\xff\xfa\xffSQ\0\0\xff\xff\xff\xff", b"\xfe\xff\x00\xe0\xff\xff\xff\xff"
+    item_end, sq_end = b"\xfe\xff\x0d\xe0\0\0\0\0", b"\xfe\xff\xdd\xe0\0\0\0\0"
+    depth = 5000
+    with open(folder / "deep.dcm", "ab") as handle:
+        handle.write((sq + item) * depth + (item_end + sq_end) * depth)
+    (folder / "truth.csv").write_text("file,truth\ndeep.dcm,1\ngood.dcm,0\n")
+    report = import_case_set(db, folder, folder / "truth.csv", storage_dir=tmp_path / "store")
+    assert [f for f, _ in report.skipped] == ["deep.dcm"]
+    assert "nest" in report.skipped[0][1] and len(report.imported) == 1
+    assert [cs.status for cs in list_case_sets(db)] == ["ready"]
+
+
+def test_a_failed_import_can_be_retried_under_the_same_name(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    csv = write_films(tmp_path / "films", 3)
+    calls = {"n": 0}
+
+    def broken_hint(radiograph: Radiograph) -> AiHint:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("a bug in the hint function")
+        return fake_hint(radiograph)
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        import_case_set(db, csv.parent, csv, name="set", storage_dir=tmp_path / "store", hint_fn=broken_hint)
+    assert list_case_sets(db) == [] and list((tmp_path / "store").iterdir()) == []
+    report = import_case_set(db, csv.parent, csv, name="set", storage_dir=tmp_path / "store", hint_fn=fake_hint)
+    assert len(report.imported) == 3
+
+
+def test_hard_links_and_special_files_are_refused(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    csv = write_films(tmp_path / "films", 2, extra_rows=["linked.png,1", "fifo.png,0"])
+    outside = tmp_path / "outside.png"
+    Image.fromarray(film(99)).save(outside)
+    os.link(outside, csv.parent / "linked.png")
+    os.mkfifo(csv.parent / "fifo.png")
+    report = import_case_set(db, csv.parent, csv, storage_dir=tmp_path / "store")
+    reasons = dict(report.skipped)
+    assert "hard link" in reasons["linked.png"] and "not a regular file" in reasons["fifo.png"]
+
+
+def test_database_and_case_files_are_private_to_their_owner(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        db = connect(tmp_path / "s.sqlite")
+        csv = write_films(tmp_path / "films", 1)
+        report = import_case_set(db, csv.parent, csv, storage_dir=tmp_path / "store")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "s.sqlite", tmp_path / "s.sqlite-wal", report.imported[0].stored_path):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def test_a_set_left_importing_by_a_killed_process_can_be_imported_again(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    db.conn.execute("INSERT INTO case_sets (name, storage_dir, status, created_at) "
+                    "VALUES ('set', 'x', 'importing', '2026-01-01T00:00:00.000+00:00')")
+    db.conn.commit()
+    csv = write_films(tmp_path / "films", 2)
+    report = import_case_set(db, csv.parent, csv, name="set", storage_dir=tmp_path / "store")
+    assert [(cs.name, cs.status, cs.n_cases) for cs in list_case_sets(db)] == [("set", "ready", 2)]
+    with pytest.raises(CaseImportError, match="already exists"):  # a finished set is never replaced
+        import_case_set(db, csv.parent, csv, name="set", storage_dir=tmp_path / "store")
+    assert report.name == "set"

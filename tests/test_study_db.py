@@ -24,7 +24,7 @@ from study.db import (
 )
 
 TABLES = {"schema_version", "case_sets", "cases", "ai_hints", "studies", "study_cases", "readers",
-          "sessions", "plan", "case_views", "answers", "events"}
+          "sessions", "plan", "case_views", "answers", "events", "login_attempts"}
 
 
 def _schema(db) -> list[tuple[str, str]]:
@@ -108,3 +108,16 @@ def test_storage_refs_are_relative_inside_the_database_folder(tmp_path: Path) ->
     assert storage_ref(db, outside) == str(outside.resolve())
     assert resolve_storage_ref(db, storage_ref(db, inside)) == inside.resolve()
     assert resolve_storage_ref(db, storage_ref(db, outside)) == outside.resolve()
+
+
+def test_a_migration_merged_later_with_a_lower_number_still_runs(tmp_path: Path) -> None:
+    # A database that got versions 1 and 3 before version 2 existed (branches merged out of order).
+    db = connect(tmp_path / "s.sqlite")
+    with write_transaction(db) as conn:
+        conn.execute("DROP TRIGGER login_attempts_set_once")
+        conn.execute("DROP TRIGGER login_attempts_no_delete")
+        conn.execute("DROP TABLE login_attempts")
+        conn.execute("DELETE FROM schema_version WHERE version = 2")
+    again = connect(tmp_path / "s.sqlite")
+    assert "login_attempts" in again.table_names()
+    assert 2 in {row[0] for row in again.conn.execute("SELECT version FROM schema_version")}
