@@ -44,8 +44,12 @@ def _film(lungs: list[tuple[int, int, int, int]]) -> np.ndarray:
     return film
 
 
-def _write_dicom(path: Path, stored: np.ndarray, photometric: str = "MONOCHROME2") -> None:
+def _write_dicom(path: Path, stored: np.ndarray, photometric: str = "MONOCHROME2", patient: str = "", other: str = "") -> None:
     ds = Dataset()
+    if patient:
+        ds.PatientID = patient
+    if other:
+        ds.OtherPatientIDs = other
     ds.file_meta = FileMetaDataset()
     ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
     ds.SOPInstanceUID = generate_uid()
@@ -405,3 +409,94 @@ def test_rasterise_refuses_another_shape_or_a_polygon_outside() -> None:
     assert np.count_nonzero(rasterise(near_edge, (64, 65))) == 64 * 65  # clicks just past the border are clipped
     with pytest.raises(AnnotationError, match="outside the 65 x 64 image"):
         rasterise(parse_lung_annotation([_rect(-5, 0, 30, 30)]), (64, 65))
+
+
+# ---------------------------------------------------------------- labels, patients, team folds
+
+
+def _small_set(tmp_path: Path, labels: list[object], patients: list[tuple[str, str, str]] | None = None) -> Path:
+    """DICOMs ``f{i}.dcm`` without JSON (exist_json 0); ``patients[i]`` = (column, PatientID, OtherPatientIDs)."""
+    rows = []
+    for i, label in enumerate(labels):
+        column, header, other = patients[i] if patients else ("", "", "")
+        _write_dicom(tmp_path / f"src/f{i}.dcm", _film(_lungs(i)), patient=header, other=other)
+        rows.append({"filepath": f"f{i}.dcm", "rds": label, "exist_json": "0", "patient_id": column})
+    csv = tmp_path / "src/labels.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    return csv
+
+
+def test_labels_are_strict_and_every_spelling_is_reported(tmp_path: Path) -> None:
+    spellings = ["1", "0", "1.0", "0.0", "TRUE", "false", "RDS", " non-RDS ", "yes", "2", "", "rds?"]
+    csv = _small_set(tmp_path, spellings)
+    assert _run(csv, "--out", tmp_path / "out") == 0
+    table = pd.read_csv(tmp_path / "out/dataset.csv", keep_default_na=False)
+    assert list(table["rds"]) == [1, 0, 1, 0, 1, 0, 1, 0]
+    rejected = pd.read_csv(tmp_path / "out/rejected.csv", keep_default_na=False)
+    assert list(rejected["filepath"]) == ["f8.dcm", "f9.dcm", "f10.dcm", "f11.dcm"]
+    assert rejected["reason"].str.contains("rds label must be 0 or 1 .*accepted: 1/0, 1.0/0.0, true/false, RDS/non-RDS").all()
+
+
+def test_a_single_class_is_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(_small_set(tmp_path, ["1", "RDS", "true"]), "--out", tmp_path / "out") == 0
+    assert "WARNING: every prepared film has rds = 1" in capsys.readouterr().out
+
+
+def test_patient_id_from_column_else_dicom_header_else_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    patients = [("baby-a", "IGNORED", ""), ("", "P-17", ""), ("", "P-17", ""), ("", "", "OTHER-9"), ("", "", ""), ("", "", "")]
+    csv = _small_set(tmp_path, [1, 0, 1, 0, 1, 0], patients)
+    assert _run(csv, "--out", tmp_path / "out") == 0
+    table = pd.read_csv(tmp_path / "out/dataset.csv", keep_default_na=False).set_index("filepath")
+    assert list(table["patient_id"]) == ["baby-a", "P-17", "P-17", "OTHER-9", "f4", "f5"]
+    assert table.loc["f1.dcm", "fold"] == table.loc["f2.dcm", "fold"]  # one baby, one fold
+    assert "Patient ids from: column 1, dicom 3, file name 2" in capsys.readouterr().out
+
+
+def test_folds_from_keeps_the_team_folds_and_warns_on_a_split_patient(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    patients = [("", f"P{i}", "") for i in range(9)] + [("", "P0", "")]  # f9 is P0's second film
+    csv = _small_set(tmp_path, [i % 2 for i in range(10)] + [1], patients + [("", "", "")])
+    team = {f"f{i}.dcm": (7 * i + 3) % 5 for i in range(10)}  # nothing like our own deal; f10 is in no table
+    source = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    for k in range(5):
+        rows = source[source["filepath"].map(team.get) == k].assign(filepath=lambda f: "C:\\data\\" + f["filepath"])
+        rows.to_csv(tmp_path / f"src/dataset_fold_{k}_5.csv", index=False)
+    assert _run(csv, "--out", tmp_path / "out", "--folds-from", "dataset_fold_{k}_5.csv", "--strip-prefix", "C:/data/") == 0
+    table = pd.read_csv(tmp_path / "out/dataset.csv", keep_default_na=False)
+    assert dict(zip(table["filepath"], table["fold"])) == team
+    rejected = pd.read_csv(tmp_path / "out/rejected.csv", keep_default_na=False)
+    assert list(rejected["filepath"]) == ["f10.dcm"] and "none of the fold tables" in rejected["reason"][0]
+    assert team["f0.dcm"] != team["f9.dcm"]
+    assert "WARNING: 1 patient(s) have films in more than one of the given folds (e.g. 'P0')" in capsys.readouterr().out
+
+
+def test_folds_from_refuses_a_missing_table_or_a_pattern_without_k(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = _small_set(tmp_path, [0, 1])
+    assert _run(csv, "--out", tmp_path / "out", "--folds-from", "folds.csv") == 2
+    assert "--folds-from needs '{k}'" in capsys.readouterr().err
+    assert _run(csv, "--out", tmp_path / "out", "--folds-from", "dataset_fold_{k}_5.csv") == 2
+    assert "dataset_fold_0_5.csv does not exist" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- a tiny team set for the training tests
+
+
+def make_team_set(folder: Path, n: int = 20, *, patients: bool = True) -> Path:
+    """Write ``n`` DICOMs with LabelMe lungs and the team's CSV; RDS films have hazier (brighter) lungs.
+
+    Films ``2i`` and ``2i + 1`` share a DICOM PatientID when ``patients`` is set. Returns the CSV.
+    """
+    rows = []
+    for i in range(n):
+        lungs = _lungs(i % 9)
+        film = _film(lungs)
+        rds = i % 2
+        if rds:
+            for x0, y0, x1, y1 in lungs:
+                film[y0 : y1 + 1, x0 : x1 + 1] = LUNG + 1500  # ground-glass lungs: a signal a tiny net can find
+        filepath = f"{'rds' if rds else 'normal'}/f{i:02d}.dcm"
+        _write_dicom(folder / filepath, film, patient=f"B{i // 2:02d}" if patients else "")
+        (folder / filepath).with_suffix(".json").write_text(json.dumps(_labelme(lungs)))
+        rows.append({"filepath": filepath, "rds": float(rds), "exist_json": 1, "roi_area": "", "height": "", "width": ""})
+    csv = folder / "labels.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    return csv

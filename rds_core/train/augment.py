@@ -68,6 +68,9 @@ def augment_batch(
         blurred = F.conv2d(F.pad(images, (2, 2, 2, 2), mode="replicate"), kernel[None, None])
         images = torch.where(blur.view(n, 1, 1, 1).to(images.device), blurred, images)
     noise_level = uniform(0.0, 0.03).view(n, 1, 1, 1).to(images)
-    noise = torch.randn(images.shape, generator=generator).to(images)
+    if images.device.type == "cpu":
+        noise = torch.randn(images.shape, generator=generator)
+    else:  # drawn on the device (a CPU draw + copy per batch would stall the GPU); seeded by seed_everything
+        noise = torch.randn(images.shape, device=images.device, dtype=images.dtype)
     images = (images + noise * noise_level).clamp(0, 1)
     return images, masks

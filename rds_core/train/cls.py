@@ -1,14 +1,24 @@
 """``python -m rds_core.train cls``: five fold classifiers -> one weight pack.
 
 Reads one or more tables (the ``prepare`` output, or any CSV with an image column, a label
-column and optionally ``mask``, ``patient_id`` and ``fold`` columns). Each fold model is a
-timm network trained from scratch on the lung-masked film cropped to the lungs (exactly
+column and optionally ``mask``, ``patient_id`` and ``fold`` columns). Labels are read
+strictly (:func:`rds_core.train.labels.parse_label`); a row with another label, or whose
+film or mask cannot be read, is rejected with its reason (``rejected.csv`` in the run
+folder) and the run goes on. The patient comes from the table, else the DICOM header,
+else the file name; all films of a patient stay in one fold. A ``fold`` column (the
+team's folds, kept by ``prepare --folds-from``) is used as it is and must match ``--folds``.
+
+Each fold model is a timm network (random, ``--pretrained``, ``--init-weights`` or
+``--init-from``) trained on the lung-masked film cropped to the lungs (exactly
 :func:`rds_core.classification.prepare_input`, so training and inference see the same
-input). Per fold: class-balanced BCE (``pos_weight``), radiograph augmentation, early
-stopping on an inner validation split of the training patients - the held-out fold is
-predicted once, at the end, so the out-of-fold (OOF) numbers are honest.
-The decision threshold maximises Youden's J (sensitivity + specificity - 1) on the OOF
-predictions.
+input), with class-balanced BCE, radiograph augmentation on the training device, and early
+stopping on an inner validation split of the training patients (stratified by label).
+
+Threshold: Youden's J on the pooled inner-validation predictions (each film scored by the
+fold model that did not train on it). The held-out folds are not used to choose it, so the
+out-of-fold (OOF) sensitivity and specificity at that threshold are honest estimates. OOF
+scores come from the single fold model that did not see a film; the deployed pack averages
+all five, which only a separate labelled set can score: ``python -m rds_core evaluate``.
 
 ``--simulate-rds`` builds the demo task: every film appears once untouched (label 0) and
 once with a simulated RDS pattern of a random grade (label 1, see
@@ -18,10 +28,11 @@ once with a simulated RDS pattern of a random grade (label 1, see
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import platform
+import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,173 +41,309 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from sklearn.metrics import roc_auc_score, roc_curve
-from tqdm import tqdm
 
 from rds_core.classification import prepare_input
-from rds_core.device import resolve_device
-from rds_core.geometry import letterbox, lung_box
+from rds_core.errors import RdsError
 from rds_core.imaging import load_radiograph
 from rds_core.models.builders import build_network, save_pack
 from rds_core.models.packs import Architecture, Manifest, Preprocessing
 from rds_core.train.augment import augment_batch
 from rds_core.train.folds import assign_folds
-from rds_core.train.loop import CsvLog, EarlyStopping, load_checkpoint, save_checkpoint, seed_everything, to_device_batches
+from rds_core.train.labels import class_counts, parse_label
+from rds_core.train.loop import CsvLog, Distributed, FitSettings, fit, progress, seed_everything, tensorboard_writer
 from rds_core.train.metrics import binary_metrics
+from rds_core.train.options import add_path_options, add_run_options, add_start_options
+from rds_core.train.run_folder import (
+    RunMismatch,
+    data_hash,
+    git_commit,
+    prepare_run_folder,
+    publish,
+    run_arguments,
+    strict_json,
+    write_json,
+)
+from rds_core.train.starts import StartError, check_architecture, require_hub, start_network, training_device
 from rds_core.train.table import patient_split, read_table
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "youden_threshold", "THRESHOLD_RULE"]
 
 NOTICE_RDS_DEMO = (
     "Demo weights trained on simulated RDS patterns on public paediatric radiographs; "
     "not validated on real RDS; not for clinical use."
 )
+THRESHOLD_RULE = (
+    "maximises Youden's J (sensitivity + specificity - 1) on the pooled inner-validation predictions "
+    "(each fold's early-stopping patients, scored by that fold's model); the held-out folds were not used"
+)
+_STALE = ("fold*.pt", "examples.npz", "log.csv", "oof.csv", "rejected.csv", "metrics.json", "tensorboard/**/events.out.tfevents.*")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``cls`` options to ``parser``."""
     parser.add_argument("--csv", type=Path, action="append", required=True, help="table(s); repeat to combine")
+    add_path_options(parser)
     parser.add_argument("--out", type=Path, required=True, help="weight pack folder to write")
-    parser.add_argument("--run-dir", type=Path, default=None, help="checkpoints, log, OOF table (default <out>.run)")
+    parser.add_argument("--run-dir", type=Path, default=None, help="checkpoints, logs, OOF table (default: <out>.run)")
     parser.add_argument("--name", default=None, help="pack name (default: the --out folder name)")
-    parser.add_argument("--version", default="1.0.0")
-    parser.add_argument("--label-column", default="rds")
-    parser.add_argument("--negative-values", default="0,normal,non-rds", help="label values meaning negative (case-insensitive)")
+    parser.add_argument("--version", default="1.0.0", help="pack version")
+    parser.add_argument("--label-column", default="rds", help="column holding the label")
+    parser.add_argument("--positive-values", default="", help="extra label values meaning positive (comma list), beside 1/1.0/true/RDS")
+    parser.add_argument("--negative-values", default="", help="extra label values meaning negative (comma list), beside 0/0.0/false/non-RDS")
     parser.add_argument("--class-names", default="non-RDS,RDS", help="negative,positive")
-    parser.add_argument("--sources", default="", help="keep only these source values (comma list)")
+    parser.add_argument("--sources", default="", help="keep only these source values (comma list; default: all)")
     parser.add_argument("--seg-pack", default="lung-seg", help="segments films whose table row has no mask")
     parser.add_argument("--simulate-rds", action="store_true", help="label = simulated RDS pattern (demo pack)")
-    parser.add_argument("--model", default="efficientnet_b0")
-    parser.add_argument("--size", type=int, default=160)
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--patience", type=int, default=4)
-    parser.add_argument("--inner-val-frac", type=float, default=0.12)
+    parser.add_argument("--model", default="efficientnet_b0", help="any timm model name, e.g. efficientnet_b5, densenet201")
+    add_start_options(parser, "fold k from its fold k")
+    parser.add_argument("--size", type=int, default=160, help="input side in pixels")
+    parser.add_argument("--folds", type=int, default=5, help="number of folds (must match a fold column)")
+    parser.add_argument("--epochs", type=int, default=10, help="maximum epochs per fold")
+    parser.add_argument("--batch", type=int, default=16, help="batch size (per process under torchrun)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle)")
+    parser.add_argument("--patience", type=int, default=4, help="epochs without inner-validation gain before stopping")
+    parser.add_argument("--inner-val-frac", type=float, default=0.12, help="share of each fold's training patients for early stopping and the threshold")
+    parser.add_argument("--output-stride", type=int, default=0,
+                        help="timm output_stride: 16 halves the last stage's stride, doubling the CAM resolution (0 = the model's own)")
+    parser.add_argument("--partial-share", type=float, default=0.0,
+                        help="with --simulate-rds: share of simulated films painted in one zone / one lung / unequal lungs")
+    parser.add_argument("--devices-prob", type=float, default=0.0,
+                        help="probability per training crop of drawing simulated tubes, catheters and ECG leads")
     parser.add_argument("--right-angles", action="store_true",
                         help="also augment with 90/180/270 degree rotations (slower to learn; films here are upright)")
-    parser.add_argument("--max-images", type=int, default=0, help="use only N films (smoke tests)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--resume", action="store_true", help="skip finished folds, continue the unfinished one")
+    parser.add_argument("--max-images", type=int, default=0, help="use only N films (smoke tests; 0 = all)")
+    add_run_options(parser)
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader processes decoding films (0 = in the main process)")
     parser.add_argument("--training-data", default="", help="one-line description for the manifest")
 
 
 # ----------------------------------------------------------------------------- data
 
 
-def _load_films(args: argparse.Namespace) -> pd.DataFrame:
-    frames = [read_table(path, label_column=None if args.simulate_rds else args.label_column) for path in args.csv]
+def _load_films(args: argparse.Namespace) -> tuple[pd.DataFrame, list[dict]]:
+    """Read the tables; parse labels strictly; return the usable rows and the rejected ones."""
+    frames = []
+    for path in args.csv:
+        frame = read_table(path, label_column=None if args.simulate_rds else args.label_column,
+                           root=args.root, strip_prefix=args.strip_prefix)
+        frames.append(frame.assign(table=path.name, table_row=np.arange(len(frame)) + 2))
     frame = pd.concat(frames, ignore_index=True)
     if args.sources:
         frame = frame[frame["source"].isin(args.sources.split(","))]
     if args.max_images:
         frame = frame.sample(n=min(args.max_images, len(frame)), random_state=args.seed)
     frame = frame.reset_index(drop=True)
-    if not args.simulate_rds:
-        negatives = {v.strip().lower() for v in args.negative_values.split(",")}
-        frame["label"] = [0 if str(v).strip().lower() in negatives else 1 for v in frame["label"]]
-    return frame
+    rejected: list[dict] = []
+    if args.simulate_rds:
+        return frame, rejected
+    positive, negative = _values(args.positive_values), _values(args.negative_values)
+    parsed = [parse_label(v, positive=positive, negative=negative) for v in frame["label"]]
+    for (_, row), label in zip(frame.iterrows(), parsed):
+        if label is None:
+            rejected.append(_rejection(row, f"label '{row['label']}' in column {args.label_column} is not 1/0, 1.0/0.0, "
+                                            "true/false or RDS/non-RDS (add others with --positive-values / --negative-values)."))
+    frame = frame[[label is not None for label in parsed]].assign(label=[label for label in parsed if label is not None])
+    return frame.reset_index(drop=True), rejected
 
 
-def _mask_for(row: pd.Series, pixels: np.ndarray, segmenter) -> np.ndarray:
-    path = row.get("mask", "")
-    if isinstance(path, str) and path:
-        mask = np.asarray(Image.open(path).convert("L")) > 127
-        if mask.shape == pixels.shape:
-            return mask
-    return segmenter.segment(pixels).mask
+def _values(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
 
 
-def _build_examples(frame: pd.DataFrame, args: argparse.Namespace, manifest_pre: Preprocessing) -> dict[str, np.ndarray]:
-    """Preprocess every film once: (images, labels, film index, grade, lung area)."""
+def _rejection(row: pd.Series, reason: str) -> dict:
+    return {"table": row["table"], "row": int(row["table_row"]), "image": row["image"], "reason": reason}
+
+
+def _check_folds(frame: pd.DataFrame, n_folds: int) -> np.ndarray | None:
+    """The table's folds as integers, or None without a fold column; ValueError when they disagree with --folds."""
+    if "fold" not in frame.columns:
+        return None
+    try:
+        folds = np.array([int(float(v)) for v in frame["fold"]])
+    except ValueError as err:
+        raise ValueError(f"The fold column holds a value that is not a whole number ({err}).") from err
+    found = sorted(set(folds.tolist()))
+    if found != list(range(n_folds)):
+        raise ValueError(f"The table's fold column has folds {found}, but --folds is {n_folds} (folds 0..{n_folds - 1}); "
+                         "pass the matching --folds.")
+    split = frame.assign(fold=folds).groupby("patient_id")["fold"].nunique()
+    split = sorted(split[split > 1].index)
+    if split:
+        print(f"WARNING: {len(split)} patient(s) have films in more than one fold of the table (e.g. '{split[0]}'); "
+              "their films leak between training and held-out data.", flush=True)
+    return folds
+
+
+class _Films(torch.utils.data.Dataset):
+    """Decode each film and its mask file (in DataLoader workers): (row, pixels, mask or None, error)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.images = list(frame["image"])
+        self.masks = list(frame["mask"]) if "mask" in frame.columns else [""] * len(frame)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[int, np.ndarray | None, np.ndarray | None, str]:
+        name = Path(self.images[index]).name
+        try:
+            pixels = load_radiograph(self.images[index]).pixels
+            mask = None
+            if self.masks[index]:
+                mask = np.asarray(Image.open(self.masks[index]).convert("L")) > 127
+                if mask.shape != pixels.shape:
+                    raise ValueError(f"the mask {Path(self.masks[index]).name} is {mask.shape[1]} x {mask.shape[0]}, "
+                                     f"the film {pixels.shape[1]} x {pixels.shape[0]}")
+        except Exception as err:  # noqa: BLE001 - one bad film rejects its row, not the run
+            return index, None, None, str(err) if name in str(err) else f"{name}: {err}"
+        return index, pixels, mask, ""
+
+
+def _as_is(sample: object) -> object:
+    """DataLoader collate that keeps numpy arrays (a module function, so workers can pickle it)."""
+    return sample
+
+
+def _build_examples(frame: pd.DataFrame, args: argparse.Namespace, pre: Preprocessing, device: torch.device,
+                    rejected: list[dict]) -> dict[str, np.ndarray]:
+    """Preprocess every film once: (images, labels, film row, grade, lung area); bad films go to ``rejected``."""
     segmenter = None
-    if "mask" not in frame.columns or (frame["mask"].astype(str) == "").any() or frame["mask"].isna().any():
+    if "mask" not in frame.columns or (frame["mask"] == "").any():
         from rds_core.segmentation import LungSegmenter
 
-        segmenter = LungSegmenter(args.seg_pack, "cpu")
-    fake_manifest = Manifest("tmp", "0", "classification", ("0", "1"), Architecture("timm", args.model), manifest_pre, {"x": "y"})
+        segmenter = LungSegmenter(args.seg_pack, device)
     rng = np.random.default_rng(args.seed)
-    images, labels, film, grades, areas = [], [], [], [], []
+    images, labels, film, grades, areas, rows = [], [], [], [], [], []
     if args.simulate_rds:
+        from rds_core.train.partial import EXTENTS, simulate_partial_rds
         from rds_core.train.simulate import simulate_rds
-    for index, row in tqdm(frame.iterrows(), total=len(frame), desc="preprocessing"):
-        pixels = load_radiograph(row["image"]).pixels
-        mask = _mask_for(row, pixels, segmenter)
-        areas.append(float(mask.mean()))
-        variants = [(pixels, 0, 0)] if args.simulate_rds else [(pixels, int(row["label"]), 0)]
+    extents: list[int] = []  # 0 diffuse (or not simulated), else 1 + index in EXTENTS
+    films = torch.utils.data.DataLoader(_Films(frame), batch_size=None, num_workers=args.workers, collate_fn=_as_is)
+    for index, pixels, mask, error in progress(films, total=len(frame), desc="preprocessing"):
+        row = frame.loc[index]
+        if error:
+            rejected.append(_rejection(row, error))
+            continue
+        if mask is None:  # no mask file: the segmentation pack, on the training device
+            try:
+                mask = segmenter.segment(pixels).mask
+            except RdsError as err:
+                rejected.append(_rejection(row, f"{Path(row['image']).name}: no usable lung mask ({err})"))
+                continue
+        variants = [(pixels, int(row["label"]), 0, 0)] if not args.simulate_rds else [(pixels, 0, 0, 0)]
         if args.simulate_rds:
             grade = int(index % 4) + 1  # balanced grades I-IV over the films
-            variants.append((simulate_rds(pixels, mask, grade, rng).image, 1, grade))
-        for image, label, grade in variants:
-            images.append(prepare_input(image, mask, fake_manifest).tensor[0, 0].numpy())
+            if rng.random() < args.partial_share:  # local evidence; grade of the painted part, II-IV
+                partial = simulate_partial_rds(pixels, mask, rng, grade=max(2, grade))
+                variants.append((partial.image, 1, max(2, grade), 1 + EXTENTS.index(partial.extent)))
+            else:
+                variants.append((simulate_rds(pixels, mask, grade, rng).image, 1, grade, 0))
+        rows.append(index)
+        areas.append(float(mask.mean()))
+        for image, label, grade, extent in variants:
+            images.append(prepare_input(image, mask, pre).tensor[0, 0].numpy())
             labels.append(label)
-            film.append(index)
+            film.append(len(rows) - 1)
             grades.append(grade)
+            extents.append(extent)
+    if not images:
+        raise ValueError("No film could be read; see the rejected rows.")
     # Tensors are stored normalised: undo to [0, 1] for augmentation, renormalise later.
-    stack = np.stack(images) * manifest_pre.std + manifest_pre.mean
+    stack = np.stack(images) * pre.std + pre.mean
     return {"images": stack.astype(np.float32), "labels": np.array(labels), "film": np.array(film),
-            "grade": np.array(grades), "area": np.array(areas)}
+            "grade": np.array(grades), "area": np.array(areas), "rows": np.array(rows), "extent": np.array(extents)}
 
 
 # ----------------------------------------------------------------------------- training
 
 
-def _predict(network, images: np.ndarray, pre: Preprocessing, device) -> np.ndarray:
+def _predict(network: torch.nn.Module, images: np.ndarray, pre: Preprocessing, device: torch.device) -> np.ndarray:
     network.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(images), 64):
             batch = torch.from_numpy((images[start : start + 64] - pre.mean) / pre.std)[:, None]
             out.append(torch.sigmoid(network(batch.to(device).contiguous(memory_format=torch.channels_last))).float().cpu())
-    return torch.cat(out)[:, 0].numpy()
+    return torch.cat(out)[:, 0].numpy() if out else np.zeros(0)
 
 
-def _train_fold(fold: int, train_idx: np.ndarray, inner_idx: np.ndarray, data: dict, args, pre, architecture, device, run_dir):
-    """Train one fold (resumable); return its best state dict."""
+def training_augmentation(args: argparse.Namespace) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
+    """The augmentation of training batches ([0, 1] films on the device -> augmented films).
+
+    One place to extend (e.g. simulated tubes and leads) without touching the loop.
+    """
+    def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if args.devices_prob > 0:
+            images = with_devices(images, args.devices_prob, generator)
+        return augment_batch(images, None, generator, right_angles=args.right_angles, max_scale=0.08)[0]
+
+    return augment
+
+
+def with_devices(images: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
+    """Draw simulated tubes and leads into some lung-masked crops of a batch (inside the lungs only).
+
+    Devices are drawn on the CPU (OpenCV) and the batch goes back to its device; the
+    numpy generator is seeded from the torch one, so runs stay reproducible.
+    """
+    from rds_core.train.devices import draw_devices
+
+    rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+    out = images.detach().to("cpu", copy=True)
+    for i in range(out.shape[0]):
+        if rng.random() < probability:
+            crop = out[i, 0].numpy()
+            out[i, 0] = torch.from_numpy(draw_devices(crop, rng, region=crop > 0)[0])
+    return out.to(images.device)
+
+
+def _train_fold(fold: int, train_idx: np.ndarray, inner_idx: np.ndarray, data: dict, args: argparse.Namespace,
+                pre: Preprocessing, architecture: Architecture, device: torch.device, run_dir: Path,
+                distributed: Distributed, tensorboard) -> dict[str, torch.Tensor]:
+    """Train one fold (resumable) and return its best state; a finished fold keeps only its best weights."""
+    best_path = run_dir / f"fold{fold}_best.pt"
+    if args.resume and best_path.exists():
+        print(f"fold {fold}: finished earlier, using its best weights", flush=True)
+        return torch.load(best_path, map_location="cpu", weights_only=True)
     generator = seed_everything(args.seed + fold)
-    network = build_network(architecture).to(device).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps = args.epochs * -(-len(train_idx) // args.batch)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.15)
-    stopper, best_state, start_epoch = EarlyStopping(args.patience), None, 0
-    checkpoint = run_dir / f"fold{fold}.pt"
-    if args.resume and (state := load_checkpoint(checkpoint)) is not None:
-        network.load_state_dict(state["model"]); optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"]); generator.set_state(state["generator"])
-        stopper, best_state, start_epoch = state["stopper"], state["best_state"], state["epoch"] + 1
-        print(f"fold {fold}: resumed at epoch {start_epoch}", flush=True)
+    network, start = start_network(architecture, pretrained=args.pretrained, init_weights=args.init_weights,
+                                   init_from=args.init_from, fold_file=f"fold{fold}.safetensors")
+    if fold == 0 and distributed.is_main:
+        print(f"start: {start}", flush=True)
+    network = network.to(device).to(memory_format=torch.channels_last)
+    trained = network
+    if distributed.world > 1:
+        trained = torch.nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
     labels = data["labels"]
     positives = labels[train_idx].sum()
     pos_weight = torch.tensor((len(train_idx) - positives) / max(positives, 1), device=device)
     images_t = torch.from_numpy(data["images"])[:, None]
-    log = CsvLog(run_dir / "log.csv")
-    for epoch in range(start_epoch, args.epochs):
-        if stopper.should_stop:
-            break
-        network.train()
-        tick, losses = time.time(), []
-        for batch in tqdm(to_device_batches(len(train_idx), args.batch, generator), desc=f"fold {fold} epoch {epoch + 1}", leave=False):
-            rows = torch.from_numpy(train_idx)[batch]
-            images, _ = augment_batch(images_t[rows], None, generator, right_angles=args.right_angles, max_scale=0.08)
-            images = ((images - pre.mean) / pre.std).to(device).contiguous(memory_format=torch.channels_last)
-            target = torch.from_numpy(labels[rows.numpy()]).float().to(device)
-            loss = F.binary_cross_entropy_with_logits(network(images)[:, 0].float(), target, pos_weight=pos_weight)
-            optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step(); scheduler.step()
-            losses.append(loss.item())
-        inner_prob = _predict(network, data["images"][inner_idx], pre, device)
-        inner_auc = float(roc_auc_score(labels[inner_idx], inner_prob)) if len(set(labels[inner_idx])) > 1 else 0.0
-        improved = stopper.update(inner_auc)
-        if improved:
-            best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
-        row = {"fold": fold, "epoch": epoch + 1, "train_loss": float(np.mean(losses)), "inner_val_auc": inner_auc,
-               "seconds": time.time() - tick, "best": improved}
-        log.write(row)
-        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-        save_checkpoint(checkpoint, model=network.state_dict(), optimizer=optimizer.state_dict(),
-                        scheduler=scheduler.state_dict(), generator=generator.get_state(), stopper=stopper,
-                        best_state=best_state, epoch=epoch)
-    return best_state
+    if device.type == "cuda":
+        images_t = images_t.pin_memory()
+    augment, rows_t = training_augmentation(args), torch.from_numpy(train_idx)
+
+    def batch_of(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = rows_t[index]
+        images = augment(images_t[rows].to(device, non_blocking=True), generator)
+        images = ((images - pre.mean) / pre.std).contiguous(memory_format=torch.channels_last)
+        return images, torch.from_numpy(labels[rows.numpy()]).float().to(device)
+
+    def score(model: torch.nn.Module) -> float:
+        truth = labels[inner_idx]
+        if len(set(truth.tolist())) < 2:
+            return 0.0  # an inner split with one class cannot rank; the first epoch's weights are kept
+        return float(roc_auc_score(truth, _predict(model, data["images"][inner_idx], pre, device)))
+
+    settings = FitSettings(args.epochs, args.batch, args.lr, args.patience, pct_start=0.15,
+                           label=f"fold {fold}", log_fields={"fold": fold})
+    best, _ = fit(trained, len(train_idx), batch_of,
+                  lambda logits, target: F.binary_cross_entropy_with_logits(logits[:, 0], target, pos_weight=pos_weight),
+                  score, settings, device=device, generator=generator, checkpoint=run_dir / f"fold{fold}.pt",
+                  log=CsvLog(run_dir / "log.csv"), resume=args.resume, distributed=distributed, tensorboard=tensorboard)
+    if distributed.is_main:
+        torch.save(best, best_path)
+        (run_dir / f"fold{fold}.pt").unlink(missing_ok=True)  # optimizer state is dead weight once a fold is done
+    return best
 
 
 def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -206,76 +353,180 @@ def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(np.clip(thresholds[best], 1e-4, 1 - 1e-4))
 
 
+def _inner_split(rest: pd.DataFrame, film_labels: np.ndarray, fraction: float, seed: int) -> set[int]:
+    """Film rows of the inner-validation patients, stratified by the patient's label."""
+    patient_label = pd.Series(film_labels[rest.index]).groupby(rest["patient_id"].to_numpy()).max()
+    strata = rest.assign(source=[str(patient_label[p]) for p in rest["patient_id"]])
+    split = patient_split(strata, {"train": 1 - fraction, "inner": fraction}, seed)
+    return set(rest.index[split == "inner"])
+
+
+def _print_rejected(rejected: list[dict], run_dir: Path | None) -> None:
+    if not rejected:
+        return
+    where = f", also in {run_dir / 'rejected.csv'}" if run_dir else ""
+    print(f"Rejected rows ({len(rejected)}){where}:", flush=True)
+    for r in rejected:
+        print(f"  {r['table']} row {r['row']}: {r['reason']}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Build examples, train the folds, choose the threshold on OOF, write the pack."""
+    """Check everything, build examples, train the folds, choose the threshold, write the pack."""
     started = time.time()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    distributed = Distributed.from_environment()
+    architecture = Architecture("timm", args.model, kwargs={"output_stride": args.output_stride} if args.output_stride else {})
+    try:
+        device = training_device(args.device)
+        if distributed.world > 1 and device.type == "cuda":
+            device = torch.device("cuda", distributed.rank % torch.cuda.device_count())
+        check_architecture(architecture)
+        if args.pretrained:
+            require_hub()
+        frame, rejected = _load_films(args)
+        if not args.simulate_rds:
+            print(f"labels: {class_counts(frame['label'], tuple(args.class_names.split(',')))}", flush=True)
+        table_folds = None if args.simulate_rds else _check_folds(frame, args.folds)
+    except (StartError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    sources = Counter(frame["patient_source"])
+    print("patient ids from: " + ", ".join(f"{k} {v}" for k, v in sources.items()), flush=True)
     run_dir = args.run_dir or args.out.with_name(args.out.name + ".run")
-    run_dir.mkdir(parents=True, exist_ok=True)
     name = args.name or args.out.name
     pre = Preprocessing(size=args.size, mean=0.5, std=0.25, lung_masked=True, crop_margin=0.05)
-    architecture = Architecture("timm", args.model)
+    digest = data_hash(frame, ["image", "mask", "label", "patient_id", "fold", "source"])
+    try:
+        if distributed.is_main:
+            prepare_run_folder(run_dir, run_arguments(args), digest, resume=args.resume, stale=_STALE)
+    except RunMismatch as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    _barrier(distributed)
 
-    frame = _load_films(args)
     cache = run_dir / "examples.npz"
-    if args.resume and cache.exists():
-        data = dict(np.load(cache))
-    else:
-        data = _build_examples(frame, args, pre)
-        np.savez(cache, **data)
-    film_labels = (pd.Series(data["labels"]).groupby(data["film"]).max()).to_numpy()
-    if "fold" in frame.columns and not args.simulate_rds:
-        film_fold = frame["fold"].astype(int).to_numpy()
-    else:
-        film_fold = np.array(assign_folds(list(film_labels), list(data["area"]), list(frame["patient_id"]),
-                                          [str(p) for p in frame["image"]], args.folds))
+    try:
+        if args.resume and cache.exists():
+            data = dict(np.load(cache))
+            rejected = list(pd.read_csv(run_dir / "rejected.csv").to_dict("records")) if (run_dir / "rejected.csv").exists() else rejected
+        else:
+            data = _build_examples(frame, args, pre, device, rejected)
+            if distributed.is_main:
+                np.savez(cache, **data)
+                pd.DataFrame(rejected, columns=["table", "row", "image", "reason"]).to_csv(run_dir / "rejected.csv", index=False)
+        frame = frame.loc[data["rows"]].reset_index(drop=True)
+        _print_rejected(rejected, run_dir)
+        if not args.simulate_rds:
+            counts = class_counts(data["labels"], tuple(args.class_names.split(",")))
+            print(f"usable films: {counts}", flush=True)
+        film_labels = pd.Series(data["labels"]).groupby(data["film"]).max().to_numpy()
+        if table_folds is not None:
+            film_fold = table_folds[data["rows"]]
+            if sorted(set(film_fold.tolist())) != list(range(args.folds)):
+                raise ValueError(f"After rejecting rows, the folds left are {sorted(set(film_fold.tolist()))}; every fold needs films.")
+        else:
+            film_fold = np.array(assign_folds(list(film_labels), list(data["area"]), list(frame["patient_id"]),
+                                              [str(p) for p in frame["image"]], args.folds))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     fold_of = film_fold[data["film"]]
     frame["fold"] = film_fold
-    print(f"{len(frame)} films, {len(data['labels'])} examples ({int(data['labels'].sum())} positive); device {device}", flush=True)
+    print(f"{len(frame)} films, {len(data['labels'])} examples ({int(data['labels'].sum())} positive); "
+          f"device {device}; {distributed.world} process(es)", flush=True)
 
+    tensorboard = tensorboard_writer(run_dir / "tensorboard", args.tensorboard and distributed.is_main)
     states, oof = {}, np.full(len(data["labels"]), np.nan)
-    fold_metrics = []
+    inner_scores, inner_labels, fold_metrics = [], [], []
     for fold in range(args.folds):
         held = np.flatnonzero(fold_of == fold)
-        rest_films = frame[frame["fold"] != fold]
-        inner = patient_split(rest_films.assign(source="all"), {"train": 1 - args.inner_val_frac, "inner": args.inner_val_frac}, args.seed)
-        inner_films = set(rest_films.index[inner == "inner"])
-        inner_idx = np.flatnonzero((fold_of != fold) & np.isin(data["film"], list(inner_films)))
-        train_idx = np.flatnonzero((fold_of != fold) & ~np.isin(data["film"], list(inner_films)))
-        best = _train_fold(fold, train_idx, inner_idx, data, args, pre, architecture, device, run_dir)
+        rest = frame[frame["fold"] != fold]
+        inner_films = _inner_split(rest, film_labels, args.inner_val_frac, args.seed)
+        in_inner = np.isin(data["film"], list(inner_films))
+        inner_idx = np.flatnonzero((fold_of != fold) & in_inner)
+        train_idx = np.flatnonzero((fold_of != fold) & ~in_inner)
+        best = _train_fold(fold, train_idx, inner_idx, data, args, pre, architecture, device, run_dir, distributed, tensorboard)
         network = build_network(architecture).to(device).to(memory_format=torch.channels_last)
         network.load_state_dict(best)
         oof[held] = _predict(network, data["images"][held], pre, device)
+        inner_scores.append(_predict(network, data["images"][inner_idx], pre, device))
+        inner_labels.append(data["labels"][inner_idx])
         states[f"fold{fold}.safetensors"] = best
-        auc = float(roc_auc_score(data["labels"][held], oof[held]))
-        fold_metrics.append({"fold": fold, "n": int(len(held)), "auc": round(auc, 4)})
-        print(f"fold {fold}: held-out AUC {auc:.4f} on {len(held)} examples", flush=True)
+        truth = data["labels"][held]
+        auc = float(roc_auc_score(truth, oof[held])) if len(set(truth.tolist())) > 1 else None
+        fold_metrics.append({"fold": fold, "n": int(len(held)), "auc": None if auc is None else round(auc, 4)})
+        if distributed.is_main:
+            print(f"fold {fold}: held-out AUC {'n/a (one class)' if auc is None else f'{auc:.4f}'} on {len(held)} examples", flush=True)
+    if not distributed.is_main:
+        return 0
 
-    threshold = youden_threshold(data["labels"], oof)
+    pooled_scores, pooled_labels = np.concatenate(inner_scores), np.concatenate(inner_labels)
+    if len(set(pooled_labels.tolist())) > 1:
+        threshold, rule = youden_threshold(pooled_labels, pooled_scores), THRESHOLD_RULE
+    else:
+        threshold, rule = 0.5, "0.5: the inner-validation splits held one class only, so no threshold could be chosen"
     metrics = binary_metrics(data["labels"], oof, threshold)
     metrics["per_fold"] = fold_metrics
+    metrics["oof_scores"] = "each film scored by the one fold model that did not train on it (not the five-fold mean)"
     if args.simulate_rds:
         negatives = data["labels"] == 0
-        metrics["auc_by_grade"] = {}
-        for grade in (1, 2, 3, 4):
-            chosen = negatives | (data["grade"] == grade)
-            metrics["auc_by_grade"][f"grade_{grade}"] = round(float(roc_auc_score(data["labels"][chosen], oof[chosen])), 4)
+        metrics["auc_by_grade"] = {
+            f"grade_{grade}": round(float(roc_auc_score(data["labels"][negatives | (data["grade"] == grade)],
+                                                        oof[negatives | (data["grade"] == grade)])), 4)
+            for grade in (1, 2, 3, 4) if (data["grade"] == grade).any()}
+        metrics.update(_simulation_metrics(data, oof, threshold))
     metrics.update(train_minutes=round((time.time() - started) / 60, 1),
-                   machine=f"{platform.machine()} CPU, {torch.get_num_threads()} threads, device {device}",
-                   n_films=int(len(frame)), n_examples=int(len(data["labels"])))
-    pd.DataFrame({"film": data["film"], "image": frame["image"].to_numpy()[data["film"]], "fold": fold_of,
-                  "label": data["labels"], "grade": data["grade"], "oof_probability": oof}).to_csv(run_dir / "oof.csv", index=False)
+                   machine=f"{platform.machine()}, {torch.get_num_threads()} CPU threads, device {device}, "
+                           f"{distributed.world} process(es)",
+                   n_films=int(len(frame)), n_examples=int(len(data["labels"])), n_rejected=len(rejected))
+    oof_table = pd.DataFrame({"film": data["film"], "image": frame["image"].to_numpy()[data["film"]],
+                              "patient_id": frame["patient_id"].to_numpy()[data["film"]], "fold": fold_of,
+                              "label": data["labels"], "grade": data["grade"],
+                              "extent": data["extent"] if "extent" in data else 0, "oof_probability": oof})
+    oof_table.to_csv(run_dir / "oof.csv", index=False)
     negative_name, positive_name = args.class_names.split(",")
+    start = ("ImageNet (hub)" if args.pretrained else f"--init-weights {args.init_weights}" if args.init_weights
+             else f"--init-from {args.init_from}" if args.init_from else "random")
     manifest = Manifest(
         name=name, version=args.version, task="classification", class_names=(negative_name, positive_name),
-        architecture=architecture, preprocessing=pre, files={}, threshold=threshold,
-        threshold_rule="maximises Youden's J (sensitivity + specificity - 1) on the out-of-fold predictions",
-        training_data=args.training_data or ", ".join(p.name for p in args.csv), metrics=metrics,
+        architecture=architecture, preprocessing=pre, files={}, threshold=threshold, threshold_rule=rule,
+        training_data=args.training_data or ", ".join(p.name for p in args.csv), metrics=strict_json(metrics),
         notice=NOTICE_RDS_DEMO if args.simulate_rds else "Research weights; not for clinical use.",
-        extra={"folds": args.folds, "epochs_max": args.epochs, "seed": args.seed},
+        extra=strict_json({"folds": args.folds, "epochs_max": args.epochs, "seed": args.seed, "start": start,
+                           "hyperparameters": run_arguments(args), "data_hash": digest, "git_commit": git_commit(),
+                           "patient_ids_from": dict(sources)}),
     )
     save_pack(args.out, manifest, states, fp16=True)
-    print(json.dumps(metrics, indent=2), flush=True)
+    publish(args.out)
+    publish(run_dir)
+    if tensorboard is not None:
+        tensorboard.add_text("hyperparameters", "\n".join(f"    {k}: {v}" for k, v in run_arguments(args).items()))
+        tensorboard.add_scalar("oof/auc", float(metrics["auc"]["value"]))
+        tensorboard.close()
+    write_json(run_dir / "metrics.json", metrics)
+    print((run_dir / "metrics.json").read_text(encoding="utf-8"), flush=True)
     return 0
+
+
+def _simulation_metrics(data: dict[str, np.ndarray], oof: np.ndarray, threshold: float) -> dict[str, object]:
+    """Out-of-fold AUC per pattern extent and the share of calls the issue's targets name."""
+    from rds_core.train.partial import EXTENTS
+
+    labels, negatives = data["labels"], data["labels"] == 0
+    extent = data["extent"] if "extent" in data else np.zeros_like(labels)
+    by_extent = {}
+    for code, name in enumerate(("diffuse",) + EXTENTS):
+        chosen = negatives | ((labels == 1) & (extent == code))
+        if (chosen & (labels == 1)).any():
+            by_extent[name] = round(float(roc_auc_score(labels[chosen], oof[chosen])), 4)
+    return {"auc_by_extent": by_extent,
+            "called_rds_grade_2_4": round(float((oof[data["grade"] >= 2] >= threshold).mean()), 4),
+            "called_non_rds_untouched": round(float((oof[negatives] < threshold).mean()), 4)}
+
+
+def _barrier(distributed: Distributed) -> None:
+    if distributed.world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()

@@ -34,7 +34,9 @@ from tqdm import tqdm
 from rds_core.errors import RdsError
 from rds_core.imaging import load_radiograph
 from rds_core.train.folds import assign_folds
+from rds_core.train.labels import parse_flag, parse_label, patient_of
 from rds_core.train.polygons import DEFAULT_LUNG_LABEL, AnnotationError, read_lung_annotation, rasterise
+from rds_core.train.table import normalise_path
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -70,6 +72,9 @@ class PrepareOptions:
         bits: 8 (default) or 16 bits per pixel in the output images.
         n_folds: number of cross-validation folds.
         encoding: CSV text encoding, or ``"auto"`` (UTF-8, then CP949 for Korean Excel).
+        folds_from: the team's own fold tables, a pattern with ``{k}`` such as
+            ``dataset_fold_{k}_5.csv`` (relative to the working folder or the CSV's folder);
+            their folds are kept instead of dealing new ones.
     """
 
     root: Path | None = None
@@ -80,6 +85,7 @@ class PrepareOptions:
     bits: int = 8
     n_folds: int = 5
     encoding: str = "auto"
+    folds_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ class _Prepared:
     height: int
     width: int
     patient_id: str
-    patient_from_stem: bool
+    patient_source: str  # "column", "dicom" or "file name"
     rds: int
     exist_json: int
     key: str
@@ -126,6 +132,7 @@ class _Context:
     base: Path
     options: PrepareOptions
     stem_count: Counter[str]
+    team_folds: dict[str, int] | None = None  # normalised filepath -> the team's fold
 
 
 def output_id(filepath: str) -> str:
@@ -156,11 +163,12 @@ def prepare_dataset(csv_path: Path, out_dir: Path, options: PrepareOptions | Non
     """
     options = options or PrepareOptions()
     source = _read_csv(csv_path, options.encoding)
-    filepaths = [_normalise(str(v), options.strip_prefix) for v in source["filepath"]]
+    filepaths = [normalise_path(str(v), options.strip_prefix) for v in source["filepath"]]
     context = _Context(
         base=(options.root or csv_path.parent).resolve(),
         options=options,
         stem_count=Counter(PurePosixPath(p).stem for p in set(filepaths) if p),
+        team_folds=_read_team_folds(options, csv_path.parent) if options.folds_from else None,
     )
     for folder in ("images", "masks"):
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
@@ -181,9 +189,9 @@ def prepare_dataset(csv_path: Path, out_dir: Path, options: PrepareOptions | Non
             _count(report, _write_if_changed(out_dir / row.mask, mask_png))
         prepared.append(row)
 
-    report.dataset = _dataset_table(source, prepared, options)
+    report.dataset = _dataset_table(source, prepared, options, context.team_folds)
     _write_tables(report, out_dir, options.n_folds)
-    report.notes = _notes(prepared, out_dir)
+    report.notes = _notes(prepared, out_dir, report.dataset)
     return report
 
 
@@ -194,12 +202,14 @@ def _convert_row(
     options = context.options
     if not filepath:
         return "The filepath is empty."
-    rds, exist_json = _binary(record["rds"]), _binary(record["exist_json"])
+    rds, exist_json = parse_label(record["rds"]), parse_flag(record["exist_json"])
     if rds is None:
-        return f"The rds label must be 0 or 1 (found '{record['rds']}')."
+        return f"The rds label must be 0 or 1 (found '{record['rds']}'); accepted: 1/0, 1.0/0.0, true/false, RDS/non-RDS."
     if exist_json is None:
         return f"exist_json must be 0 or 1 (found '{record['exist_json']}')."
     key = output_id(filepath)
+    if context.team_folds is not None and filepath not in context.team_folds:
+        return f"The filepath is in none of the fold tables {options.folds_from}."
     if key in first_line_of:
         return f"The same filepath as row {first_line_of[key]}; each image may appear once."
     first_line_of[key] = line
@@ -236,7 +246,7 @@ def _convert_row(
             return f"{json_name}: {err}"
         scaled = (annotation.frame or radiograph.original_size) != (height, width)
 
-    patient = _patient_id(record, options.patient_column)
+    patient, patient_source = patient_of(record.get(options.patient_column), image_path, filepath)
     row = _Prepared(
         index=record.name,
         image=f"images/{key}.png",
@@ -244,8 +254,8 @@ def _convert_row(
         roi_area=int(np.count_nonzero(mask)) if mask is not None else None,
         height=height,
         width=width,
-        patient_id=patient or PurePosixPath(filepath).stem,
-        patient_from_stem=not patient,
+        patient_id=patient,
+        patient_source=patient_source,
         rds=rds,
         exist_json=exist_json,
         key=key,
@@ -255,6 +265,11 @@ def _convert_row(
 
 
 def _read_csv(csv_path: Path, encoding: str) -> pd.DataFrame:
+    return _read_csv_columns(csv_path, encoding, REQUIRED_COLUMNS)
+
+
+def _read_csv_columns(csv_path: Path, encoding: str, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read a CSV as text (UTF-8 or CP949) and check it has the ``required`` columns."""
     if not csv_path.is_file():
         raise PrepareError(f"The dataset CSV {csv_path} does not exist.")
     encodings = ["utf-8-sig", "cp949"] if encoding == "auto" else [encoding]
@@ -271,7 +286,7 @@ def _read_csv(csv_path: Path, encoding: str) -> pd.DataFrame:
     else:
         raise PrepareError(f"{csv_path.name} is neither UTF-8 nor CP949 text; pass --encoding.")
     frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise PrepareError(
             f"{csv_path.name} lacks the column(s) {', '.join(missing)}; expected "
@@ -280,26 +295,26 @@ def _read_csv(csv_path: Path, encoding: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _normalise(raw: str, strip_prefix: str) -> str:
-    """Forward slashes (the team's sheets come from Windows), prefix stripped, trimmed."""
-    path = raw.strip().replace("\\", "/")
-    prefix = strip_prefix.replace("\\", "/")
-    if prefix and path.startswith(prefix):
-        path = path[len(prefix) :].lstrip("/")
-    return path
-
-
 def _resolve(filepath: str, base: Path) -> Path:
     path = Path(filepath)
     return path if path.is_absolute() else base / path
 
 
-def _binary(value: str) -> int | None:
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return None
-    return int(number) if number in (0.0, 1.0) else None
+def _read_team_folds(options: PrepareOptions, csv_folder: Path) -> dict[str, int]:
+    """Map each filepath of the team's fold tables (normalised like the CSV's) to its fold."""
+    if "{k}" not in options.folds_from:
+        raise PrepareError(f"--folds-from needs '{{k}}' where the fold number goes (got '{options.folds_from}').")
+    fold_of: dict[str, int] = {}
+    for k in range(options.n_folds):
+        name = Path(options.folds_from.replace("{k}", str(k)))
+        path = name if name.is_absolute() or name.is_file() else csv_folder / name
+        table = _read_csv_columns(path, options.encoding, ("filepath",))
+        for raw in table["filepath"]:
+            filepath = normalise_path(str(raw), options.strip_prefix)
+            if filepath in fold_of and fold_of[filepath] != k:
+                raise PrepareError(f"{filepath} is in fold tables {fold_of[filepath]} and {k}; a film belongs to one fold.")
+            fold_of[filepath] = k
+    return fold_of
 
 
 def _locate_json(
@@ -323,10 +338,6 @@ def _locate_json(
         return flat, ""
     looked = f"{mirror} or {flat}" if mirror is not None and mirror != flat else str(flat)
     return None, f"exist_json is 1 but no JSON was found (looked for {looked})."
-
-
-def _patient_id(record: pd.Series, column: str) -> str:
-    return str(record[column]).strip() if column in record.index else ""
 
 
 def _encode_image(pixels: np.ndarray, bits: int) -> bytes:
@@ -362,15 +373,21 @@ def _count(report: PrepareReport, written: bool) -> None:
         report.unchanged += 1
 
 
-def _dataset_table(source: pd.DataFrame, prepared: list[_Prepared], options: PrepareOptions) -> pd.DataFrame:
+def _dataset_table(
+    source: pd.DataFrame, prepared: list[_Prepared], options: PrepareOptions, team_folds: dict[str, int] | None
+) -> pd.DataFrame:
     """Original columns (rds, exist_json, roi_area, height, width recomputed) + image, mask, patient_id, fold."""
-    folds = assign_folds(
-        [p.rds for p in prepared],
-        [p.roi_area for p in prepared],
-        [p.patient_id for p in prepared],
-        [p.key for p in prepared],
-        options.n_folds,
-    )
+    if team_folds is not None:
+        filepaths = [normalise_path(str(source.loc[p.index, "filepath"]), options.strip_prefix) for p in prepared]
+        folds = [team_folds[f] for f in filepaths]
+    else:
+        folds = assign_folds(
+            [p.rds for p in prepared],
+            [p.roi_area for p in prepared],
+            [p.patient_id for p in prepared],
+            [p.key for p in prepared],
+            options.n_folds,
+        )
     table = source.loc[[p.index for p in prepared]].copy()
     table = table.astype(object)
     table["rds"] = [p.rds for p in prepared]
@@ -400,10 +417,25 @@ def _write_tables(report: PrepareReport, out_dir: Path, n_folds: int) -> None:
     _count(report, _write_if_changed(out_dir / "rejected.csv", _csv_bytes(rejected)))
 
 
-def _notes(prepared: list[_Prepared], out_dir: Path) -> list[str]:
+def _notes(prepared: list[_Prepared], out_dir: Path, dataset: pd.DataFrame) -> list[str]:
     """Things the person running the tool should know, beyond the rejections."""
-    notes = []
-    films_of = Counter(p.patient_id for p in prepared if p.patient_from_stem)
+    sources = Counter(p.patient_source for p in prepared)
+    notes = [
+        "Patient ids from: " + ", ".join(f"{name} {sources[name]}" for name in ("column", "dicom", "file name") if sources[name])
+        + " (column: the patient column; dicom: PatientID / OtherPatientIDs; file name: the file stem)."
+    ] if prepared else []
+    if len(dataset) and dataset["rds"].nunique() == 1:
+        notes.append(f"WARNING: every prepared film has rds = {dataset['rds'].iloc[0]}; training needs both classes "
+                     "(check the rds column).")
+    if len(dataset):
+        split = dataset.groupby("patient_id")["fold"].nunique()
+        split = sorted(split[split > 1].index)
+        if split:  # only possible with --folds-from: our own deal keeps patients together
+            notes.append(
+                f"WARNING: {len(split)} patient(s) have films in more than one of the given folds (e.g. '{split[0]}'); "
+                "their films leak between training and held-out data. Fix the fold tables."
+            )
+    films_of = Counter(p.patient_id for p in prepared if p.patient_source == "file name")
     shared_stems = sorted(stem for stem, films in films_of.items() if films > 1)
     if shared_stems:
         notes.append(
@@ -472,6 +504,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per pixel of the output images (default: 8)")
     parser.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (default: 5)")
     parser.add_argument("--encoding", default="auto", help="CSV encoding (default: UTF-8, else CP949)")
+    parser.add_argument("--folds-from", default="", metavar="PATTERN",
+                        help="keep the team's folds: fold tables named with {k}, e.g. 'dataset_fold_{k}_5.csv' "
+                             "(relative to the working folder or the CSV's folder; default: deal new folds)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -492,6 +527,7 @@ def run(args: argparse.Namespace) -> int:
         bits=args.bits,
         n_folds=args.folds,
         encoding=args.encoding,
+        folds_from=args.folds_from,
     )
     try:
         re.compile(options.lung_label)

@@ -4,15 +4,19 @@ Data: a CSV with ``image`` and ``mask`` columns (aliases accepted, see
 :mod:`rds_core.train.table`), split by patient (and stratified by source) into train /
 validation / test. Validation drives early stopping and the choice of post-processing;
 the test split is touched once, at the end, for the numbers in the model card.
-Loss: Dice + BCE. Augmentation: :func:`rds_core.train.augment.augment_batch`.
+Loss: Dice + BCE. Augmentation: :func:`rds_core.train.augment.augment_batch`, on the
+training device. The loop is :func:`rds_core.train.loop.fit` (shared with ``cls``); the run
+folder records the arguments and a data hash, and ``--resume`` refuses a mismatch.
+Starts: random, ``--pretrained`` (ImageNet encoder), ``--init-weights FILE`` or
+``--init-from PACK`` (e.g. the shipped lung-seg, fine-tuned on neonatal masks).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -21,9 +25,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from tqdm import tqdm
 
-from rds_core.device import resolve_device
 from rds_core.geometry import letterbox
 from rds_core.imaging import load_radiograph
 from rds_core.models.builders import build_network, save_pack
@@ -36,32 +38,45 @@ from rds_core.segmentation import (
     smooth_square,
 )
 from rds_core.train.augment import augment_batch
-from rds_core.train.loop import CsvLog, EarlyStopping, load_checkpoint, save_checkpoint, seed_everything, to_device_batches
+from rds_core.train.loop import CsvLog, Distributed, FitSettings, fit, load_checkpoint, progress, seed_everything, tensorboard_writer
+from rds_core.train.options import add_path_options, add_run_options, add_start_options
+from rds_core.train.run_folder import (
+    RunMismatch,
+    data_hash,
+    git_commit,
+    prepare_run_folder,
+    publish,
+    run_arguments,
+    strict_json,
+    write_json,
+)
+from rds_core.train.starts import StartError, check_architecture, require_hub, start_network, training_device
 from rds_core.train.table import patient_split, read_table
 
 __all__ = ["add_arguments", "run", "dice"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``seg`` options to ``parser``."""
     parser.add_argument("--csv", type=Path, required=True, help="table with image and mask columns")
+    add_path_options(parser)
     parser.add_argument("--out", type=Path, required=True, help="weight pack folder to write")
     parser.add_argument("--run-dir", type=Path, default=None, help="checkpoints and log (default: <out>.run)")
-    parser.add_argument("--name", default="lung-seg")
-    parser.add_argument("--version", default="1.0.0")
-    parser.add_argument("--encoder", default="tu-mobilenetv3_large_100")
-    parser.add_argument("--decoder-channels", default="128,64,32,16,8")
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--patience", type=int, default=8)
-    parser.add_argument("--val-frac", type=float, default=0.15)
-    parser.add_argument("--test-frac", type=float, default=0.15)
-    parser.add_argument("--max-images", type=int, default=0, help="use only the first N rows (smoke tests)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
-    parser.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    parser.add_argument("--name", default=None, help="pack name (default: the --out folder name)")
+    parser.add_argument("--version", default="1.0.0", help="pack version")
+    parser.add_argument("--architecture", default="Unet", help="smp architecture, e.g. Unet, UnetPlusPlus, FPN")
+    parser.add_argument("--encoder", default="tu-mobilenetv3_large_100", help="smp encoder name or tu-<timm model>")
+    parser.add_argument("--decoder-channels", default="128,64,32,16,8", help="decoder widths (Unet family)")
+    add_start_options(parser, "e.g. lung-seg to fine-tune it")
+    parser.add_argument("--size", type=int, default=256, help="input side in pixels")
+    parser.add_argument("--epochs", type=int, default=40, help="maximum epochs")
+    parser.add_argument("--batch", type=int, default=8, help="batch size (per process under torchrun)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
+    parser.add_argument("--patience", type=int, default=8, help="epochs without validation gain before stopping")
+    parser.add_argument("--val-frac", type=float, default=0.15, help="share of patients for validation")
+    parser.add_argument("--test-frac", type=float, default=0.15, help="share of patients for the test split")
+    parser.add_argument("--max-images", type=int, default=0, help="use only the first N rows (smoke tests; 0 = all)")
+    add_run_options(parser)
     parser.add_argument("--training-data", default="", help="one-line description for the manifest")
     parser.add_argument("--finalize", action="store_true",
                         help="stop training: write the pack from the run folder's best checkpoint now")
@@ -75,7 +90,7 @@ def dice(pred: np.ndarray, truth: np.ndarray) -> float:
 
 def _load_pairs(frame: pd.DataFrame, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     images, masks = [], []
-    for row in tqdm(frame.itertuples(), total=len(frame), desc="loading", leave=False):
+    for row in progress(frame.itertuples(), total=len(frame), desc="loading"):
         pixels = load_radiograph(row.image).pixels
         mask = np.asarray(Image.open(row.mask).convert("L"), dtype=np.float32) / 255.0
         images.append(letterbox(pixels, size)[0])
@@ -105,100 +120,119 @@ def run(args: argparse.Namespace) -> int:
     started = time.time()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    generator = seed_everything(args.seed)
+    distributed = Distributed.from_environment()
+    decoder = tuple(int(c) for c in args.decoder_channels.split(","))
+    kwargs = {"decoder_channels": list(decoder)} if args.architecture.startswith("Unet") else {}
+    architecture = Architecture("smp", args.architecture, args.encoder, kwargs)
+    try:
+        device = training_device(args.device)
+        if distributed.world > 1 and device.type == "cuda":
+            device = torch.device("cuda", distributed.rank % torch.cuda.device_count())
+        check_architecture(architecture)
+        if args.pretrained:
+            require_hub()
+        frame = read_table(args.csv, root=args.root, strip_prefix=args.strip_prefix)
+        if "mask" not in frame.columns:
+            raise ValueError(f"{args.csv.name} has no mask column; seg trains on films with lung masks.")
+    except (StartError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     run_dir = args.run_dir or args.out.with_name(args.out.name + ".run")
-    run_dir.mkdir(parents=True, exist_ok=True)
-
-    frame = read_table(args.csv)
-    frame = frame[frame["mask"].astype(str) != ""].reset_index(drop=True)
+    frame = frame[frame["mask"] != ""].reset_index(drop=True)
     if args.max_images:
         frame = frame.head(args.max_images).reset_index(drop=True)
     train_frac = 1.0 - args.val_frac - args.test_frac
     frame["split"] = patient_split(frame, {"train": train_frac, "val": args.val_frac, "test": args.test_frac}, args.seed)
-    frame.to_csv(run_dir / "split.csv", index=False)
+    digest = data_hash(frame, ["image", "mask", "patient_id", "source", "split"])
+    try:
+        if distributed.is_main and not args.finalize:
+            prepare_run_folder(run_dir, run_arguments(args), digest, resume=args.resume,
+                               stale=("last.pt", "log.csv", "split.csv", "tensorboard/**/events.out.tfevents.*"))
+    except RunMismatch as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if distributed.is_main:
+        frame.to_csv(run_dir / "split.csv", index=False)
     parts = {name: frame[frame["split"] == name].reset_index(drop=True) for name in ("train", "val", "test")}
     print(f"films: {', '.join(f'{k} {len(v)}' for k, v in parts.items())}; device {device}", flush=True)
+    if len(parts["train"]) == 0 or len(parts["val"]) == 0:
+        print("error: the train or validation split is empty; give more films or other --val-frac/--test-frac.", file=sys.stderr)
+        return 2
 
     preprocessing = Preprocessing(size=args.size, mean=0.5, std=0.25)
-    decoder = tuple(int(c) for c in args.decoder_channels.split(","))
-    architecture = Architecture("smp", "Unet", args.encoder, {"decoder_channels": list(decoder)})
-    network = build_network(architecture).to(device).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, total_steps=args.epochs * -(-len(parts["train"]) // args.batch), pct_start=0.1
-    )
-    stopper = EarlyStopping(args.patience)
-    start_epoch, best_state = 0, None
     checkpoint_path = run_dir / "last.pt"
-    if args.resume and (state := load_checkpoint(checkpoint_path)) is not None:
-        network.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"])
-        stopper = state["stopper"]
-        best_state, start_epoch = state["best_state"], state["epoch"] + 1
-        print(f"resumed at epoch {start_epoch} (best val Dice {stopper.best:.4f})", flush=True)
-
     if args.finalize:
         state = load_checkpoint(checkpoint_path)
         if state is None:
-            print(f"error: no checkpoint in {run_dir} to finalize", flush=True)
+            print(f"error: no checkpoint in {run_dir} to finalize", file=sys.stderr)
             return 2
-        best_state, stopper = state["best_state"], state["stopper"]
-        start_epoch = args.epochs  # skip the loop
+        best_state, best_score = state["best_state"], state["stopper"].best
+        network = build_network(architecture).to(device)
     else:
-        train_x, train_y = _load_pairs(parts["train"], args.size)
-        val_x, val_y = _load_pairs(parts["val"], args.size)
-    log = CsvLog(run_dir / "log.csv")
-    for epoch in range(start_epoch, args.epochs):
-        if stopper.should_stop:
-            break
-        network.train()
-        losses, tick = [], time.time()
-        batches = to_device_batches(len(train_x), args.batch, generator)
-        for index in tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False):
-            images, masks = augment_batch(train_x[index], train_y[index], generator)
-            images = ((images - preprocessing.mean) / preprocessing.std).to(device).contiguous(memory_format=torch.channels_last)
-            loss = _loss(network(images), masks.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            losses.append(loss.item())
-        val_prob = _predict(network, val_x, device, preprocessing.mean, preprocessing.std)
-        val_dice = float(np.mean([dice(p > 0.5, t[0].numpy() > 0.5) for p, t in zip(val_prob, val_y)]))
-        improved = stopper.update(val_dice)
-        if improved:
-            best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
-        row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "val_dice": val_dice,
-               "lr": scheduler.get_last_lr()[0], "seconds": time.time() - tick, "best": improved}
-        log.write(row)
-        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-        save_checkpoint(checkpoint_path, model=network.state_dict(), optimizer=optimizer.state_dict(),
-                        scheduler=scheduler.state_dict(), generator=generator.get_state(), stopper=stopper,
-                        best_state=best_state, epoch=epoch)
+        try:
+            network, start = start_network(architecture, pretrained=args.pretrained, init_weights=args.init_weights,
+                                           init_from=args.init_from)
+        except StartError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"start: {start}", flush=True)
+        network = network.to(device).to(memory_format=torch.channels_last)
+        best_state, best_score = _train(network, parts, args, preprocessing, device, run_dir, distributed)
+    if not distributed.is_main:
+        return 0
 
-    assert best_state is not None, "no epoch finished"
     network.load_state_dict(best_state)
     options = _choose_postprocessing(network, parts["val"], device, preprocessing)
     manifest = Manifest(
-        name=args.name, version=args.version, task="segmentation", class_names=("background", "lung"),
+        name=args.name or args.out.name, version=args.version, task="segmentation", class_names=("background", "lung"),
         architecture=architecture, preprocessing=preprocessing, files={},
         threshold=options.threshold,
         training_data=args.training_data or f"{len(parts['train'])} films from {args.csv.name}",
         postprocessing={k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items()},
         notice="Research demo weights; not for clinical use.",
+        extra=strict_json({"hyperparameters": run_arguments(args), "data_hash": digest, "git_commit": git_commit()}),
     )
     manifest = save_pack(args.out, manifest, {"model.safetensors": network.state_dict()}, fp16=True)
-    metrics = evaluate_pack(args.out, parts["test"], device)
-    metrics.update(val_dice_best=stopper.best, epochs_run=int(len(pd.read_csv(run_dir / "log.csv"))),
+    metrics = evaluate_pack(args.out, parts["test"], device) if len(parts["test"]) else {"test_n": 0}
+    metrics.update(val_dice_best=best_score, epochs_run=int(len(pd.read_csv(run_dir / "log.csv"))) if (run_dir / "log.csv").exists() else 0,
                    train_minutes=round((time.time() - started) / 60, 1), machine=f"{platform.machine()} {torch.get_num_threads()} threads, {device}",
                    n_train=len(parts["train"]), n_val=len(parts["val"]), n_test=len(parts["test"]))
-
-    manifest = save_pack(args.out, dataclasses.replace(manifest, metrics=metrics), {"model.safetensors": network.state_dict()}, fp16=True)
-    print(json.dumps(metrics, indent=2), flush=True)
+    manifest = save_pack(args.out, dataclasses.replace(manifest, metrics=strict_json(metrics)), {"model.safetensors": network.state_dict()}, fp16=True)
+    publish(args.out)
+    publish(run_dir)
+    write_json(run_dir / "metrics.json", metrics)
+    print((run_dir / "metrics.json").read_text(encoding="utf-8"), flush=True)
     return 0
+
+
+def _train(network: torch.nn.Module, parts: dict[str, pd.DataFrame], args: argparse.Namespace, pre: Preprocessing,
+           device: torch.device, run_dir: Path, distributed: Distributed) -> tuple[dict[str, torch.Tensor], float]:
+    """Run :func:`fit` on the train split, scored by validation Dice; return the best state and its Dice."""
+    generator = seed_everything(args.seed)
+    train_x, train_y = _load_pairs(parts["train"], args.size)
+    val_x, val_y = _load_pairs(parts["val"], args.size)
+    if device.type == "cuda":
+        train_x, train_y = train_x.pin_memory(), train_y.pin_memory()
+    trained = network
+    if distributed.world > 1:
+        trained = torch.nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
+
+    def batch_of(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images, masks = augment_batch(train_x[index].to(device, non_blocking=True), train_y[index].to(device, non_blocking=True), generator)
+        return ((images - pre.mean) / pre.std).contiguous(memory_format=torch.channels_last), masks
+
+    def score(model: torch.nn.Module) -> float:
+        val_prob = _predict(model, val_x, device, pre.mean, pre.std)
+        return float(np.mean([dice(p > 0.5, t[0].numpy() > 0.5) for p, t in zip(val_prob, val_y)]))
+
+    tensorboard = tensorboard_writer(run_dir / "tensorboard", args.tensorboard and distributed.is_main)
+    settings = FitSettings(args.epochs, args.batch, args.lr, args.patience, pct_start=0.1)
+    best, stopper = fit(trained, len(train_x), batch_of, _loss, score, settings, device=device, generator=generator,
+                        checkpoint=run_dir / "last.pt", log=CsvLog(run_dir / "log.csv"), resume=args.resume,
+                        distributed=distributed, tensorboard=tensorboard)
+    if tensorboard is not None:
+        tensorboard.close()
+    return best, stopper.best
 
 
 def _mask_of(path: str) -> np.ndarray:

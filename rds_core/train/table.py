@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["ALIASES", "read_table", "patient_split"]
+from rds_core.train.labels import patient_of
+
+__all__ = ["ALIASES", "read_table", "patient_split", "normalise_path"]
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "image": ("image", "file", "filepath", "path"),
@@ -23,15 +25,21 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def read_table(csv_path: Path, *, label_column: str | None = None, root: Path | None = None) -> pd.DataFrame:
+def read_table(csv_path: Path, *, label_column: str | None = None, root: Path | None = None,
+               strip_prefix: str = "") -> pd.DataFrame:
     """Read a CSV, rename aliased columns to canonical names and make paths absolute.
 
     Args:
         csv_path: the table.
-        label_column: column holding the label; copied to ``label`` when given.
+        label_column: column holding the label; copied to ``label`` (as text) when given.
         root: folder the paths are relative to (default: the CSV's folder).
+        strip_prefix: removed from the start of every path first (sheets written on Windows);
+            backslashes are read as ``/``.
     """
-    frame = pd.read_csv(csv_path)
+    if not csv_path.is_file():
+        raise ValueError(f"The table {csv_path} does not exist.")
+    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.columns = [str(c).strip() for c in frame.columns]
     base = root or csv_path.parent
     for canonical, names in ALIASES.items():
         for name in names:
@@ -40,12 +48,14 @@ def read_table(csv_path: Path, *, label_column: str | None = None, root: Path | 
                 break
     if "image" not in frame.columns:
         raise ValueError(f"{csv_path.name} has no image column (one of {', '.join(ALIASES['image'])}).")
-    frame["image"] = [str((base / p).resolve()) for p in frame["image"]]
+    frame["image"] = [str((base / normalise_path(p, strip_prefix)).resolve()) for p in frame["image"]]
     if "mask" in frame.columns:
-        frame["mask"] = [str((base / p).resolve()) if isinstance(p, str) and p else "" for p in frame["mask"]]
-    if "patient_id" not in frame.columns:
-        frame["patient_id"] = [Path(p).stem for p in frame["image"]]
-    frame["patient_id"] = frame["patient_id"].astype(str)
+        frame["mask"] = [str((base / normalise_path(p, strip_prefix)).resolve()) if p.strip() else "" for p in frame["mask"]]
+    # The patient: the column, else the DICOM header, else the file name (see rds_core.train.labels).
+    column = frame["patient_id"] if "patient_id" in frame.columns else [""] * len(frame)
+    found = [patient_of(value, Path(image), image) for value, image in zip(column, frame["image"])]
+    frame["patient_id"] = [patient for patient, _ in found]
+    frame["patient_source"] = [where for _, where in found]
     if "source" not in frame.columns:
         frame["source"] = "all"
     if label_column is not None:
@@ -53,6 +63,13 @@ def read_table(csv_path: Path, *, label_column: str | None = None, root: Path | 
             raise ValueError(f"{csv_path.name} has no label column '{label_column}'.")
         frame["label"] = frame[label_column]
     return frame
+
+
+def normalise_path(raw: str, strip_prefix: str = "") -> str:
+    """Forward slashes (the team's sheets come from Windows), ``strip_prefix`` removed, trimmed."""
+    path = raw.strip().replace("\\", "/")
+    prefix = strip_prefix.replace("\\", "/")
+    return path[len(prefix):].lstrip("/") if prefix and path.startswith(prefix) else path
 
 
 def _unit(seed: int, key: str) -> float:
