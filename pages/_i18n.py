@@ -86,6 +86,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "caption.normal": {"en": "Child, normal", "ko": "소아, 정상"},
     "caption.pneumonia": {"en": "Child, pneumonia", "ko": "소아, 폐렴"},
     "caption.simulated": {"en": "Simulated RDS, grade {grade}", "ko": "모의 RDS, {grade}등급"},
+    "caption.simulated_one_lung": {"en": "Simulated RDS, one lung only", "ko": "모의 RDS, 한쪽 폐만"},
     "caption.dicom": {"en": "Adult film, DICOM", "ko": "성인 사진, DICOM"},
     "upload.label": {
         "en": "Or upload a chest X-ray (PNG, JPEG or DICOM, up to {mb} MB)",

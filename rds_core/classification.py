@@ -17,7 +17,7 @@ from torch import nn
 
 from rds_core.geometry import Box, Letterbox, letterbox, lung_box
 from rds_core.models.builders import build_network, load_state
-from rds_core.models.packs import Manifest, open_pack
+from rds_core.models.packs import Manifest, Preprocessing, open_pack
 
 __all__ = ["FoldOutputs", "ModelInput", "FoldEnsemble", "has_cam_head", "prepare_input"]
 
@@ -27,10 +27,11 @@ class ModelInput:
     """The classifier's input tensor and how it maps back onto the film."""
 
     tensor: torch.Tensor  # (1, 1, size, size), normalised
-    box: Box  # lung crop in film pixels
+    box: Box  # lung crop in pixels of the upright film
     letterbox: Letterbox  # crop -> model square
 
-    film_shape: tuple[int, int]  # (height, width) of the film
+    film_shape: tuple[int, int]  # (height, width) of the film as stored
+    turns: int = 0  # np.rot90 quarter turns that made the stored film upright
 
     def to_film(self, square_map: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
         """Map a model-space (size, size) map onto the film, or onto a resized copy of it.
@@ -41,11 +42,17 @@ class ModelInput:
                 shape (a display copy) scales the lung box accordingly.
         """
         height, width = shape or self.film_shape
-        sy, sx = height / self.film_shape[0], width / self.film_shape[1]
+        if self.turns % 2:  # the box lives on the upright film, whose sides are swapped
+            height, width = width, height
+            upright_shape = self.film_shape[::-1]
+        else:
+            upright_shape = self.film_shape
+        sy, sx = height / upright_shape[0], width / upright_shape[1]
         box = Box(int(round(self.box.top * sy)), int(round(self.box.bottom * sy)),
                   int(round(self.box.left * sx)), int(round(self.box.right * sx)))
         content = self.letterbox.to_source(square_map, max(1, box.bottom - box.top), max(1, box.right - box.left))
-        return box.paste(content[: box.bottom - box.top, : box.right - box.left], height, width)
+        upright = box.paste(content[: box.bottom - box.top, : box.right - box.left], height, width)
+        return np.ascontiguousarray(np.rot90(upright, -self.turns)) if self.turns else upright
 
 
 @dataclass(frozen=True)
@@ -75,9 +82,25 @@ def has_cam_head(network: nn.Module, size: int = 64) -> bool:
     return bool(torch.allclose(network.forward_head(features), expected, rtol=1e-4, atol=1e-5))
 
 
-def prepare_input(pixels: np.ndarray, lung_mask: np.ndarray | None, manifest: Manifest) -> ModelInput:
-    """Mask to the lungs, crop to their box, letterbox and normalise - as the manifest says."""
-    pre = manifest.preprocessing
+def prepare_input(
+    pixels: np.ndarray, lung_mask: np.ndarray | None, preprocessing: Preprocessing | Manifest, turns: int = 0
+) -> ModelInput:
+    """Turn upright, mask to the lungs, crop to their box, letterbox and normalise.
+
+    Args:
+        pixels: the film as stored, float32 in [0, 1].
+        lung_mask: its lung mask, or None to classify the whole film.
+        preprocessing: the pack's preprocessing (or its whole manifest).
+        turns: ``np.rot90`` quarter turns that make the film upright
+            (:meth:`rds_core.orientation.UprightTemplate.upright_turns`).
+    """
+    pre = preprocessing.preprocessing if isinstance(preprocessing, Manifest) else preprocessing
+    film_shape = pixels.shape
+    turns = int(turns) % 4
+    if turns:
+        # np.rot90 is exact, so a film stored turned gives the same upright crop and score.
+        pixels = np.rot90(pixels, turns)
+        lung_mask = None if lung_mask is None else np.rot90(lung_mask, turns)
     height, width = pixels.shape
     if pre.lung_masked and lung_mask is not None and lung_mask.any():
         box = lung_box(lung_mask, pre.crop_margin)
@@ -87,7 +110,7 @@ def prepare_input(pixels: np.ndarray, lung_mask: np.ndarray | None, manifest: Ma
         crop = pixels
     square, fit = letterbox(crop.astype(np.float32, copy=False), pre.size)
     tensor = torch.from_numpy((square - pre.mean) / pre.std)[None, None]
-    return ModelInput(tensor, box, fit, (height, width))
+    return ModelInput(tensor, box, fit, film_shape, turns)
 
 
 class FoldEnsemble:
@@ -106,8 +129,9 @@ class FoldEnsemble:
     def n_folds(self) -> int:
         return len(self.networks)
 
-    def prepare(self, pixels: np.ndarray, lung_mask: np.ndarray | None) -> ModelInput:
-        return prepare_input(pixels, lung_mask, self.manifest)
+    def prepare(self, pixels: np.ndarray, lung_mask: np.ndarray | None, turns: int = 0) -> ModelInput:
+        """The fold networks' input for a film (see :func:`prepare_input`)."""
+        return prepare_input(pixels, lung_mask, self.manifest.preprocessing, turns)
 
     @torch.no_grad()
     def predict(self, model_input: ModelInput, *, with_cam: bool = True) -> FoldOutputs:

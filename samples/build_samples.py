@@ -29,6 +29,7 @@ if str(REPO) not in sys.path:  # run as a script: make `rds_core` importable
     sys.path.insert(0, str(REPO))
 
 from rds_core.imaging.display import to_uint8  # noqa: E402
+from rds_core.train.partial import simulate_partial_rds  # noqa: E402
 from rds_core.train.simulate import SEVERITY_NAMES, simulate_rds  # noqa: E402
 
 __all__ = ["Sample", "build", "main"]
@@ -110,6 +111,8 @@ def build(shared: Path, out: Path, dicom_dir: Path) -> list[Sample]:
     viral = pick([r for r in seg_rows if r["label"] == "virus"], 1)[0]
     ped_normals = pick([r for r in ped_rows if r["label"] == "NORMAL"], 2)
     ped_pneumonia = pick([r for r in ped_rows if r["label"] == "PNEUMONIA"], 1)[0]
+    # Drawn last so the picks above stay what they were before this sample existed.
+    one_lung_base = pick([r for r in seg_rows if r["label"] == "normal" and r not in normals], 1)[0]
     samples: list[Sample] = []
 
     def copy_lung_seg(row: dict[str, str], name: str, what: str) -> None:
@@ -151,6 +154,19 @@ def build(shared: Path, out: Path, dicom_dir: Path) -> list[Sample]:
             _kermany_source("lung_seg", row) + "; lung mask V7 Labs covid-19-xray-dataset",
             "CC BY 4.0 (adapted: simulated pattern added; film Kermany et al., mask V7 Labs)",
         ))
+
+    image, mask = _load_lung_seg(shared, one_lung_base)
+    film = simulate_partial_rds(image, mask, np.random.default_rng(2000), extent="lung", grade=3)
+    side = "left" if film.dominant[0].startswith("left") else "right"
+    name = "simulated_rds_one_lung_01.png"
+    _save_png(film.image, out / name)
+    samples.append(Sample(
+        name, 1,
+        f"SIMULATED RDS pattern in ONE lung only (the image-{side} lung), grade III in that lung, painted by "
+        "rds_core.train.partial onto a normal paediatric film; not a real RDS case",
+        _kermany_source("lung_seg", one_lung_base) + "; lung mask V7 Labs covid-19-xray-dataset",
+        "CC BY 4.0 (adapted: simulated pattern added; film Kermany et al., mask V7 Labs)",
+    ))
 
     with open(out / "samples.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

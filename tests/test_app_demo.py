@@ -97,7 +97,7 @@ def test_sample_runs_to_demo_score_threshold_and_spread(app_test: Callable[..., 
     assert "What does the heatmap mean?" in text and "It does not show" in text
     timings = next(c.value for c in app.caption if c.value.startswith("Time taken"))
     assert all(stage in timings for stage in ("lungs", "score", "heatmap", "total")) and "cpu" in timings
-    assert len(app.image) == 1 and app.image[0].value[0].endswith(".png")
+    assert len(app.image) == 1 and app.image[0].value[0].endswith(".jpg"), "the display travels as JPEG"
 
 
 def test_language_switch_keeps_the_chosen_film(app_test: Callable[..., AppTest]) -> None:
@@ -273,6 +273,7 @@ def test_idle_expiry(last: float, now: float, limit: float, expired: bool) -> No
 
 @pytest.mark.parametrize(("file", "en"), [
     ("simulated_rds_grade3_01.png", "Simulated RDS, grade 3"),
+    ("simulated_rds_one_lung_01.png", "Simulated RDS, one lung only"),
     ("kermany_pneumonia_02.png", "Child, pneumonia"),
     ("kermany_normal_01.png", "Child, normal"),
     ("adult_cr_chest.dcm", "Adult film, DICOM"),
@@ -290,7 +291,7 @@ def test_bundled_samples_are_complete_and_load() -> None:
     assert len(rows) >= 8 and any(r["file"].endswith(".dcm") for r in rows)
     readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
     for row in rows:
-        simulated = row["file"].startswith("simulated_rds_grade")
+        simulated = row["file"].startswith("simulated_rds_")
         assert row["truth"] == ("1" if simulated else "0"), row["file"]
         assert ("SIMULATED" in row["description"]) is simulated
         assert row["source"] and row["licence"] and f"`{row['file']}`" in readme

@@ -13,10 +13,11 @@ from rds_core.explain import build_cam_set, energy_inside, gradcam_maps, minmax
 from rds_core.models.random_pack import write_random_classifier_pack
 
 
-@pytest.mark.parametrize("model", ["resnet10t", "efficientnet_b0"])
-def test_forward_cam_equals_pytorch_grad_cam(tmp_path: Path, model: str) -> None:
+@pytest.mark.parametrize(("model", "kwargs"), [("resnet10t", {}), ("efficientnet_b0", {}),
+                                               ("efficientnet_b0", {"output_stride": 16})])
+def test_forward_cam_equals_pytorch_grad_cam(tmp_path: Path, model: str, kwargs: dict) -> None:
     """Selvaraju et al. 2017, sec. 3.1: with GAP + linear head, Grad-CAM == CAM (after scaling)."""
-    write_random_classifier_pack(tmp_path / "p", model=model, size=96, folds=2)
+    write_random_classifier_pack(tmp_path / "p", model=model, size=96, folds=2, model_kwargs=kwargs)
     ensemble = FoldEnsemble(tmp_path / "p")
     assert ensemble.cam_from_features
     # Random heads give maps of ~1e-5; pytorch_grad_cam divides by (max + 1e-7), an epsilon
@@ -34,6 +35,16 @@ def test_forward_cam_equals_pytorch_grad_cam(tmp_path: Path, model: str) -> None
                                                 mode="bilinear", align_corners=False)[:, 0].numpy()
     for fold in range(2):
         assert np.abs(minmax(upsampled[fold]) - reference[fold]).max() < 2e-3
+    # output_stride=16 dilates the last stage instead of striding it: twice the map resolution
+    assert ours.shape[1:] == ((6, 6) if kwargs.get("output_stride") == 16 else (3, 3))
+
+
+def test_shipped_rds_pack_maps_are_at_least_10x10() -> None:
+    """The shipped demo pack's fold maps resolve at least 10 x 10 cells over the lung box."""
+    ensemble = FoldEnsemble("rds-demo")
+    size = ensemble.manifest.preprocessing.size
+    outputs = ensemble.predict(ensemble.prepare(np.full((size, size), 0.5, np.float32), None))
+    assert outputs.cams is not None and min(outputs.cams.shape[1:]) >= 10
 
 
 def test_fused_maps_shapes_ranges_and_energy(tmp_path: Path) -> None:

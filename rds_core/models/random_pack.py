@@ -19,10 +19,17 @@ RANDOM_NOTICE = "Randomly initialised weights for testing; outputs are meaningle
 
 
 def write_random_classifier_pack(
-    pack_dir: Path, *, model: str = "resnet10t", size: int = 64, folds: int = 5, seed: int = 0, threshold: float = 0.5
+    pack_dir: Path,
+    *,
+    model: str = "resnet10t",
+    size: int = 64,
+    folds: int = 5,
+    seed: int = 0,
+    threshold: float = 0.5,
+    model_kwargs: dict | None = None,
 ) -> Manifest:
-    """Write a classification pack of ``folds`` random timm models."""
-    architecture = Architecture("timm", model)
+    """Write a classification pack of ``folds`` random timm models (``model_kwargs`` go to timm)."""
+    architecture = Architecture("timm", model, kwargs=dict(model_kwargs or {}))
     states = {}
     for fold in range(folds):
         torch.manual_seed(seed + fold)
