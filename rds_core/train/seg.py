@@ -29,6 +29,7 @@ from PIL import Image
 from rds_core.geometry import letterbox
 from rds_core.imaging import load_radiograph
 from rds_core.models.builders import build_network, save_pack
+from rds_core.orientation import fit_template
 from rds_core.models.packs import Architecture, Manifest, Preprocessing
 from rds_core.segmentation import (
     LungSegmenter,
@@ -190,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
         training_data=args.training_data or f"{len(parts['train'])} films from {args.csv.name}",
         postprocessing={k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items()},
         notice="Research demo weights; not for clinical use.",
-        extra=strict_json({"hyperparameters": run_arguments(args), "data_hash": digest, "git_commit": git_commit()}),
+        extra=strict_json({"hyperparameters": run_arguments(args), "data_hash": digest, "git_commit": git_commit(),
+                           # which way up a film is, from its mask (rds_core.orientation); training masks only
+                           "upright_template": fit_template(_mask_of(m) for m in parts["train"]["mask"]).to_manifest_extra()}),
     )
     manifest = save_pack(args.out, manifest, {"model.safetensors": network.state_dict()}, fp16=True)
     metrics = evaluate_pack(args.out, parts["test"], device) if len(parts["test"]) else {"test_n": 0}
