@@ -166,7 +166,7 @@ def test_monochrome1_film_shows_dark_lungs(films: dict[str, object]) -> None:
 def test_missing_codec_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     # Simulate an environment without pyjpegls: pydicom then has no JPEG-LS plugin.
     monkeypatch.setattr(get_decoder(JPEGLSNearLossless), "_available", {})
-    with pytest.raises(MissingCodecError, match=r"^RG1_JLSN\.dcm .*JPEG-LS.*pip install pyjpegls"):
+    with pytest.raises(MissingCodecError, match=r"^RG1_JLSN\.dcm .*JPEG-LS.*Python package pyjpegls"):
         load_radiograph(DICOM_DIR / "RG1_JLSN.dcm")
 
 

@@ -16,7 +16,15 @@ from rds_core.errors import (
     MultiFrameError,
     UnsupportedFormatError,
 )
-from rds_core.imaging.common import check_dimensions, to_unit_float32, who
+from rds_core.imaging.common import (
+    WORKING_MAX_SIDE,
+    check_dimensions,
+    downscale_to_working,
+    is_blank,
+    to_unit_float32,
+    who,
+    working_shape,
+)
 from rds_core.imaging.radiograph import Radiograph
 
 __all__ = ["GREY_TOLERANCE", "MAX_COLOURED_FRACTION", "load_raster"]
@@ -29,7 +37,9 @@ MAX_COLOURED_FRACTION = 0.01
 
 _GREY_CHECK_PIXELS = 1_000_000  # the grey check looks at a regular subsample of about this many pixels
 
-_PILLOW_FORMATS = {"png": ("PNG",), "jpeg": ("JPEG", "MPO")}
+# Pillow 13 has no "MPO" opener name (KeyError); its JPEG opener still reads MPO files.
+_PILLOW_FORMATS = {"png": ("PNG",), "jpeg": ("JPEG",)}
+_REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA", "I")  # modes `Image.reduce` accepts
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 _COLOUR_MODES = ("RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV", "P", "PA")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error)
@@ -57,6 +67,12 @@ def load_raster(data: bytes, name: str, file_format: str, *, max_pixels: int, mi
             "choose a normal export of the image."
         ) from exc
     except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
+        variant = _jpeg_variant(data) if file_format == "jpeg" else None
+        if variant is not None:
+            raise UnsupportedFormatError(
+                f"{who(name)} is a {variant} stream, which is not an ordinary photo-style JPEG and cannot be opened "
+                "here; save the X-ray as PNG or DICOM instead."
+            ) from exc
         raise CorruptFileError(
             f"{who(name)} is a damaged {file_format.upper()} file whose header cannot be read; export or copy it again."
         ) from exc
@@ -70,6 +86,9 @@ def load_raster(data: bytes, name: str, file_format: str, *, max_pixels: int, mi
             raise MultiFrameError(
                 f"{who(name)} is an animated PNG with {frames} frames; choose a single still image of the X-ray."
             )
+        if file_format == "jpeg":
+            # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: a huge film never exists at full size.
+            image.draft(image.mode, working_shape(height, width)[::-1])
         try:
             image.load()
         except _DECODE_ERRORS as exc:
@@ -77,8 +96,11 @@ def load_raster(data: bytes, name: str, file_format: str, *, max_pixels: int, mi
                 f"{who(name)} is an incomplete or damaged {file_format.upper()} file; export or copy it again."
             ) from exc
         warnings: list[str] = []
-        upright = _apply_exif_orientation(image, warnings)
+        upright = _shrink(_apply_exif_orientation(image, warnings))
         pixels, bits = _grey_pixels(upright, name, warnings)
+        pixels = downscale_to_working(pixels)  # modes `_shrink` cannot reduce (16-bit, palette)
+        if is_blank(pixels):
+            warnings.append("The image is blank (a single grey level); check that the right file was exported.")
 
     return Radiograph(
         pixels=pixels,
@@ -99,11 +121,44 @@ def _apply_exif_orientation(image: Image.Image, warnings: list[str]) -> Image.Im
     return ImageOps.exif_transpose(image)
 
 
+def _shrink(image: Image.Image) -> Image.Image:
+    """Reduce a large image by a whole factor in Pillow, before any numpy copy exists."""
+    factor = math.ceil(max(image.size) / WORKING_MAX_SIDE)
+    if factor <= 1 or image.mode not in _REDUCIBLE_MODES:
+        return image
+    return image.reduce(factor)
+
+
+def _jpeg_variant(data: bytes) -> str | None:
+    """Name the JPEG family member from its frame header (SOF) marker when Pillow cannot open it.
+
+    JPEG-LS, lossless and 12-bit JPEG share the JPEG signature but need other decoders.
+    """
+    position = 2
+    while position + 9 < len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xF7:
+            return "JPEG-LS"
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            precision = data[position + 4]
+            if marker in (0xC3, 0xC7, 0xCB, 0xCF):
+                return f"lossless JPEG ({precision}-bit)"
+            return f"{precision}-bit JPEG" if precision != 8 else None
+        position += 2 + length
+    return None
+
+
 def _grey_pixels(image: Image.Image, name: str, warnings: list[str]) -> tuple[np.ndarray, int]:
     """Return [0, 1] float32 grey pixels and the stored bits per channel."""
     mode = image.mode
     if mode in _SIXTEEN_BIT_MODES:
-        return _sixteen_bit(np.asarray(image), warnings), 16
+        return _sixteen_bit(downscale_to_working(np.asarray(image)), warnings), 16
     if mode == "1":
         return to_unit_float32(np.asarray(image.convert("L")), 0.0, 255.0), 1
     if mode == "L":
