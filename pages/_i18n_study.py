@@ -39,6 +39,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Your answers are saved as you go: sign in again with the same code to continue where you stopped.",
         "ko": "답변은 바로바로 저장됩니다. 같은 코드로 다시 들어오면 멈춘 곳부터 이어서 판독합니다.",
     },
+    "rs.session_expired": {
+        "en": "Your reading session has expired or its link is not valid: please enter your access code again. Your answers are saved.",
+        "ko": "판독 세션이 만료되었거나 링크가 유효하지 않습니다. 접근 코드를 다시 입력해 주세요. 답변은 저장되어 있습니다.",
+    },
     "rs.signed_in": {"en": "Reader {label}", "ko": "판독자 {label}"},
     "rs.sign_out": {"en": "Sign out", "ko": "로그아웃"},
     "rs.profile_title": {"en": "About you", "ko": "판독자 정보"},
@@ -63,16 +67,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Session {session}: {session_done} of {session_total} reads done ({done} of {total} in all)",
         "ko": "{session}차 세션: {session_total}건 중 {session_done}건 완료 (전체 {total}건 중 {done}건)",
     },
-    "rs.case": {"en": "Case {ref}", "ko": "증례 {ref}"},
+    "rs.case": {"en": "Case {number} of {total}", "ko": "증례 {total}건 중 {number}번째"},
     "rs.arm_none": {"en": "Read without AI", "ko": "AI 없이 판독"},
     "rs.arm_aided": {"en": "Read with the AI hint", "ko": "AI 힌트와 함께 판독"},
-    "rs.level": {"en": "Level (brightness)", "ko": "레벨 (밝기)"},
-    "rs.width": {"en": "Window (contrast)", "ko": "윈도우 (대비)"},
-    "rs.zoom": {"en": "Zoom", "ko": "확대"},
-    "rs.pan_x": {"en": "Left - right", "ko": "왼쪽 - 오른쪽"},
-    "rs.pan_y": {"en": "Top - bottom", "ko": "위 - 아래"},
-    "rs.invert": {"en": "Invert", "ko": "흑백 반전"},
-    "rs.reset_view": {"en": "Reset view", "ko": "화면 초기화"},
+    "rs.viewer_invert": {"en": "Invert (I)", "ko": "흑백 반전 (I)"},
+    "rs.viewer_pan": {"en": "Pan (P)", "ko": "이동 (P)"},
+    "rs.viewer_reset": {"en": "Reset (R)", "ko": "초기화 (R)"},
+    "rs.viewer_heatmap": {"en": "Heatmap (H)", "ko": "히트맵 (H)"},
+    "rs.viewer_opacity": {"en": "Opacity", "ko": "불투명도"},
+    "rs.viewer_window": {"en": "W", "ko": "W"},
+    "rs.viewer_level": {"en": "L", "ko": "L"},
+    "rs.viewer_help": {
+        "en": "Drag: window (left-right) and level (up-down) · wheel: zoom at the cursor · "
+              "right-drag or shift-drag: pan · 1-3: presets",
+        "ko": "드래그: 윈도우 (좌우)와 레벨 (상하) · 휠: 커서 위치 확대 · 오른쪽 드래그 또는 Shift+드래그: 이동 · 1-3: 프리셋",
+    },
+    "rs.preset_full": {"en": "Full range", "ko": "전체 범위"},
+    "rs.preset_lung": {"en": "Lungs", "ko": "폐"},
+    "rs.preset_mediastinum": {"en": "Mediastinum", "ko": "종격동"},
     "rs.question": {"en": "Does this film show RDS?", "ko": "이 사진에 RDS 소견이 있습니까?"},
     "rs.yes": {"en": "RDS", "ko": "RDS 있음"},
     "rs.no": {"en": "No RDS", "ko": "RDS 없음"},
@@ -81,11 +93,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "0 = a pure guess, 100 = certain of the answer you chose.",
         "ko": "0 = 순전히 추측, 100 = 고른 답이 확실함.",
     },
+    "rs.confidence_keep": {"en": "Keep this value (C)", "ko": "이 값으로 확정 (C)"},
+    "rs.confidence_is_set": {"en": "Confidence set: {value}", "ko": "확신도: {value}"},
+    "rs.confidence_first": {
+        "en": "Set your confidence: move the slider, or tick 'Keep this value' (C).",
+        "ko": "확신도를 정해 주세요: 슬라이더를 움직이거나 '이 값으로 확정' (C)에 체크합니다.",
+    },
     "rs.submit": {"en": "Submit answer", "ko": "답변 제출"},
     "rs.choose_first": {"en": "Choose RDS or no RDS first.", "ko": "먼저 RDS 있음 또는 없음을 골라 주세요."},
     "rs.keys": {
-        "en": "Keyboard: **Y** = RDS · **N** = no RDS · **Enter** = submit · arrow keys move a selected slider",
-        "ko": "키보드: **Y** = RDS 있음 · **N** = RDS 없음 · **Enter** = 제출 · 선택한 슬라이더는 화살표 키로 움직입니다",
+        "en": "Keyboard: **Y** = RDS · **N** = no RDS · **C** = keep the confidence · **Enter** = submit · "
+              "**1-3** presets · **I** invert · **R** reset · **H** heatmap · arrow keys move a selected slider",
+        "ko": "키보드: **Y** = RDS 있음 · **N** = RDS 없음 · **C** = 확신도 확정 · **Enter** = 제출 · "
+              "**1-3** 프리셋 · **I** 반전 · **R** 초기화 · **H** 히트맵 · 선택한 슬라이더는 화살표 키로 움직입니다",
     },
     "rs.saved": {"en": "Answer saved.", "ko": "답변이 저장되었습니다."},
     "rs.locked_title": {"en": "Your answer without AI (saved, cannot be changed)", "ko": "AI 없이 낸 답변 (저장됨, 변경 불가)"},
@@ -104,7 +124,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ko": "다섯 모델: {low:.2f} ~ {high:.2f} (± {spread:.2f})",
     },
     "rs.hint_heatmap": {
-        "en": "Where the models looked: warm colours pushed the score up; cyan line: the lungs the AI found.",
+        "en": "Heatmap over the film: where the models looked; warm colours pushed the score up; cyan line: the lungs the AI found.",
         "ko": "모델이 주목한 곳: 따뜻한 색일수록 점수를 올렸습니다. 하늘색 선: AI가 찾은 폐.",
     },
     "rs.hint_caution": {
@@ -245,6 +265,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "ko": "AI 조건에 필요합니다. CPU에서 사진 한 장에 1초 정도 걸립니다.",
     },
     "adm.import": {"en": "Import", "ko": "가져오기"},
+    # study integrity (issue 14): burned-in text and the admin login audit
+    "adm.accept_burned_in": {
+        "en": "I checked the pixels of films marked as carrying burned-in text: import them",
+        "ko": "화면에 글자가 새겨진 것으로 표시된 사진의 픽셀을 확인했습니다: 가져오기",
+    },
+    "adm.accept_burned_in_help": {
+        "en": ("Off by default: DICOM films whose header says text is burned into the pixels (or, for "
+               "secondary capture, does not say) are skipped, because that text may name the patient."),
+        "ko": ("기본값 끔: 헤더에 픽셀에 글자가 새겨져 있다고 표시된 (또는 2차 캡처로 표시가 없는) DICOM 사진은 "
+               "환자 이름이 있을 수 있으므로 건너뜁니다."),
+    },
+    "adm.audit_title": {"en": "Admin sign-ins (latest first)", "ko": "관리자 로그인 기록 (최신순)"},
     "adm.importing": {"en": "Importing and computing the AI hints...", "ko": "가져오면서 AI 힌트를 계산하는 중..."},
     "adm.imported": {
         "en": "Case set {name!r}: {n} films imported, {skipped} skipped.",

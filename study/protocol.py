@@ -48,7 +48,7 @@ from study import StudyError
 from study.admin import get_study
 from study.db import from_iso, resolve_storage_ref, to_iso, utc_now, write_transaction
 from study.plan import PLAN_WITH_ANSWERS, session_progress, washout_opens_at
-from study.records import AiHint, Answer, AnswerKey, ReaderCase, StudyComplete, Task, WashoutPending
+from study.records import AiHint, Answer, AnswerKey, ReaderCase, ReadTelemetry, StudyComplete, Task, WashoutPending
 from study.security import ReaderIdentity, UnknownReaderError, get_reader
 
 __all__ = [
@@ -233,13 +233,28 @@ def next_task(
         "AND case_id = ? AND arm = ?",
         (study_id, reader_id, case_id, arm),
     ).fetchone()
+    case_number, case_total = _case_number(conn, reader_id, case_id)
     return Task(
         key=AnswerKey(study_id=study_id, reader_id=reader_id, case_id=case_id, arm=arm),
         case=ReaderCase(case_id=case_id, image_path=resolve_storage_ref(db, stored_path),
                         file_format=file_format, width=width, height=height),
         hint=hint, session=session, progress=progress, earlier_answers=earlier,
         first_viewed_at=from_iso(viewed[0]) if viewed else None,
+        case_number=case_number, case_total=case_total,
     )
+
+
+def _case_number(conn: sqlite3.Connection, reader_id: int, case_id: int) -> tuple[int, int]:
+    """The case's place in this reader's own order (1-based) and the number of distinct cases.
+
+    Derived from the reader's seeded plan, so it says nothing about import order or truth.
+    """
+    first_seen = conn.execute(
+        "SELECT case_id, MIN(position) AS first FROM plan WHERE reader_id = ? GROUP BY case_id ORDER BY first",
+        (reader_id,),
+    ).fetchall()
+    order = [row[0] for row in first_seen]
+    return order.index(case_id) + 1, len(order)
 
 
 def _plan_row(conn: sqlite3.Connection, key: AnswerKey) -> tuple[int, int]:
@@ -374,6 +389,35 @@ def _validate_answer(diagnosis: object, confidence: object, time_on_case_ms: obj
     return encoded
 
 
+_TELEMETRY_COUNTS = ("first_answer_ms", "window_level_changes", "zoom_changes", "pan_changes",
+                     "heatmap_toggles", "heatmap_visible_ms")
+_MAX_VIEWER_STATE_JSON = 2_000
+
+
+def _telemetry_values(telemetry: ReadTelemetry | None) -> tuple:
+    """The telemetry as the answer row's column values (all None when none was measured)."""
+    if telemetry is None:
+        return (None,) * (len(_TELEMETRY_COUNTS) + 2)
+    if not isinstance(telemetry, ReadTelemetry):
+        raise InvalidAnswerError(f"Telemetry must be a ReadTelemetry record (got {type(telemetry).__name__}).")
+    counts = []
+    for name in _TELEMETRY_COUNTS:
+        value = getattr(telemetry, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise InvalidAnswerError(f"Telemetry {name} must be a non-negative whole number (got {value!r}).")
+        counts.append(value)
+    if telemetry.confidence_set is not None and not isinstance(telemetry.confidence_set, bool):
+        raise InvalidAnswerError(f"Telemetry confidence_set must be true or false (got {telemetry.confidence_set!r}).")
+    try:
+        state = json.dumps(telemetry.viewer_state, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise InvalidAnswerError(f"The viewer state must be plain numbers and text: {err}.") from err
+    if len(state) > _MAX_VIEWER_STATE_JSON:
+        raise InvalidAnswerError("The viewer state is too large to store.")
+    confidence_set = None if telemetry.confidence_set is None else int(telemetry.confidence_set)
+    return (*counts, confidence_set, state)
+
+
 def _existing(conn: sqlite3.Connection, key: AnswerKey) -> tuple | None:
     return conn.execute(
         f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE study_id = ? AND reader_id = ? "
@@ -400,6 +444,7 @@ def submit_answer(
     edit_durations: Sequence[Any] | Mapping[str, Any] | None = None,
     client_started_at: str | datetime | None = None,
     client_submitted_at: str | datetime | None = None,
+    telemetry: ReadTelemetry | None = None,
     now: datetime | None = None,
 ) -> Answer:
     """Store a reader's answer, committed before returning.
@@ -422,6 +467,8 @@ def submit_answer(
         edit_durations: JSON-able list/mapping of form edit timings (ms).
         client_started_at: browser timestamp when the case was shown.
         client_submitted_at: browser timestamp of the submit.
+        telemetry: how the reader used the viewer on this read, stored in the same row
+            (schema version 3); None stores NULLs.
         now: the server time (tests inject it).
 
     Returns:
@@ -434,6 +481,7 @@ def submit_answer(
         WashoutError: session 2 is not open yet.
     """
     edits = _validate_answer(diagnosis, confidence, time_on_case_ms, edit_durations)
+    measured = _telemetry_values(telemetry)
     started = _clean_client_time(client_started_at, "client_started_at")
     submitted = _clean_client_time(client_submitted_at, "client_submitted_at")
     row = _existing(db.conn, key)
@@ -467,14 +515,15 @@ def submit_answer(
                 "INSERT INTO answers (study_id, reader_id, case_id, arm, session, position, "
                 "diagnosis, confidence, time_on_case_ms, server_time_on_case_ms, edit_durations, "
                 "client_started_at, client_submitted_at, submitted_at, ai_probability, ai_spread, "
-                "ai_threshold, ai_label, ai_heatmap_shown, ai_hint_flipped) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "ai_threshold, ai_label, ai_heatmap_shown, ai_hint_flipped, "
+                f"{', '.join(_TELEMETRY_COUNTS)}, confidence_set, viewer_state) "
+                f"VALUES ({', '.join('?' * (20 + len(measured)))})",
                 (key.study_id, key.reader_id, key.case_id, key.arm, session, position,
                  int(diagnosis), confidence, time_on_case_ms, server_ms, edits, started, submitted,
                  to_iso(now),
                  hint.probability if hint else None, hint.spread if hint else None,
                  hint.threshold if hint else None, hint.label if hint else None,
-                 int(bool(hint and hint.heatmap_png is not None)), int(flipped)),
+                 int(bool(hint and hint.heatmap_png is not None)), int(flipped), *measured),
             )
             conn.execute(
                 "UPDATE sessions SET started_at = COALESCE(started_at, ?) WHERE reader_id = ? AND number = ?",

@@ -25,6 +25,7 @@ __all__ = [
     "AiHint",
     "Progress",
     "Answer",
+    "ReadTelemetry",
     "Task",
     "StudyComplete",
     "WashoutPending",
@@ -228,6 +229,35 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class ReadTelemetry:
+    """How a reader worked on one read, measured by the page and its viewer; stored with the answer.
+
+    Counts are of finished gestures (one drag, one burst of wheel steps, one preset click),
+    not of mouse events. All fields are optional: None means "not measured" (e.g. an answer
+    sent by a script, or the heatmap fields in an arm without a heatmap).
+
+    Attributes:
+        first_answer_ms: first view to the first RDS / no-RDS choice (ms).
+        window_level_changes: window/level gestures (drags, presets, invert, reset).
+        zoom_changes: zoom gestures (wheel bursts, reset).
+        pan_changes: pan drags.
+        heatmap_toggles: times the heatmap overlay was switched on or off.
+        heatmap_visible_ms: time the heatmap overlay was on screen (heatmap arm only).
+        confidence_set: True when the reader moved or confirmed the confidence.
+        viewer_state: the last view (window, level, zoom, invert, opacity...) as plain values.
+    """
+
+    first_answer_ms: int | None = None
+    window_level_changes: int | None = None
+    zoom_changes: int | None = None
+    pan_changes: int | None = None
+    heatmap_toggles: int | None = None
+    heatmap_visible_ms: int | None = None
+    confidence_set: bool | None = None
+    viewer_state: dict[str, float | int | bool | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Task:
     """The read a reader has to do now.
 
@@ -240,6 +270,9 @@ class Task:
         earlier_answers: the reader's own locked answers to this case in earlier
             arms (sequential design), oldest first.
         first_viewed_at: when the reader first saw this read, if ever (resume).
+        case_number: this case's place in the reader's own order (1 = first case they
+            see); shown instead of any database id, which could correlate with truth.
+        case_total: how many distinct cases the reader reads.
     """
 
     key: AnswerKey
@@ -249,6 +282,8 @@ class Task:
     progress: Progress
     earlier_answers: tuple[Answer, ...] = field(default_factory=tuple)
     first_viewed_at: datetime | None = None
+    case_number: int = 0
+    case_total: int = 0
 
     @property
     def arm(self) -> str:

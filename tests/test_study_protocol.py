@@ -28,7 +28,7 @@ from study.protocol import (
     next_task,
     submit_answer,
 )
-from study.records import READER_FACING_TYPES, AnswerKey, StudyComplete, Task, WashoutPending
+from study.records import READER_FACING_TYPES, AnswerKey, ReadTelemetry, StudyComplete, Task, WashoutPending
 from study.security import (
     InvalidAccessCodeError,
     InvalidProfileError,
@@ -197,6 +197,58 @@ def test_invalid_answers_are_refused(db, tmp_path: Path, diagnosis, confidence, 
     assert db["answers"].count == 0
 
 
+# --- telemetry and the case number ----------------------------------------------------------
+
+
+def test_telemetry_is_stored_in_the_answer_row(db, tmp_path: Path) -> None:
+    study = make_study(db, tmp_path, n=2)
+    [reader] = create_readers(db, study.study_id, 1)
+    first = next_task(db, study.study_id, reader.reader_id)
+    telemetry = ReadTelemetry(first_answer_ms=1200, window_level_changes=3, zoom_changes=2, pan_changes=1,
+                              heatmap_toggles=0, heatmap_visible_ms=None, confidence_set=True,
+                              viewer_state={"level": 0.4, "width": 0.6, "zoom": 2.0, "invert": False})
+    submit_answer(db, first.key, diagnosis=True, confidence=70, telemetry=telemetry)
+    second = next_task(db, study.study_id, reader.reader_id)
+    submit_answer(db, second.key, diagnosis=False, confidence=20)  # a script's answer: no telemetry
+    rows = db.conn.execute(
+        "SELECT first_answer_ms, window_level_changes, zoom_changes, pan_changes, heatmap_toggles, "
+        "heatmap_visible_ms, confidence_set, viewer_state FROM answers ORDER BY id").fetchall()
+    assert rows[0] == (1200, 3, 2, 1, 0, None, 1, '{"invert": false, "level": 0.4, "width": 0.6, "zoom": 2.0}')
+    assert rows[1] == (None,) * 8
+
+
+@pytest.mark.parametrize(("telemetry", "message"), [
+    (ReadTelemetry(zoom_changes=-1), "zoom_changes must be a non-negative whole number"),
+    (ReadTelemetry(first_answer_ms=1.5), "first_answer_ms must be"),
+    (ReadTelemetry(heatmap_toggles=True), "heatmap_toggles must be"),
+    (ReadTelemetry(confidence_set="yes"), "confidence_set must be true or false"),
+    (ReadTelemetry(viewer_state={"level": float("nan")}), "viewer state must be plain numbers"),
+    (ReadTelemetry(viewer_state={"x": "y" * 3000}), "viewer state is too large"),
+    ({"zoom_changes": 1}, "Telemetry must be a ReadTelemetry record"),
+])
+def test_invalid_telemetry_is_refused(db, tmp_path: Path, telemetry, message) -> None:
+    study = make_study(db, tmp_path, n=2)
+    [reader] = create_readers(db, study.study_id, 1)
+    task = next_task(db, study.study_id, reader.reader_id)
+    with pytest.raises(InvalidAnswerError, match=message):
+        submit_answer(db, task.key, diagnosis=True, confidence=50, telemetry=telemetry)
+    assert db["answers"].count == 0
+
+
+def test_the_case_number_follows_the_readers_own_order(db, tmp_path: Path) -> None:
+    study = make_study(db, tmp_path, n=4, arms=("none", "score_heatmap"))
+    readers = create_readers(db, study.study_id, 2)
+    numbers = []
+    for reader in readers:
+        served = _read_all(db, study.study_id, reader.reader_id)
+        numbers.append([(t.case_number, t.case_total) for t in served])
+        by_case = {}
+        for task in served:
+            by_case.setdefault(task.key.case_id, set()).add(task.case_number)
+        assert all(len(n) == 1 for n in by_case.values()), "both arms of a case show the same number"
+    assert numbers[0] == numbers[1] == [(1, 4), (1, 4), (2, 4), (2, 4), (3, 4), (3, 4), (4, 4), (4, 4)]
+
+
 # --- resume -------------------------------------------------------------------------------
 
 
@@ -250,22 +302,25 @@ def test_sequential_locks_the_unaided_answer_before_the_hint(db, tmp_path: Path)
         submit_answer(db, unaided.key, diagnosis=True, confidence=30)  # no going back after the hint
 
 
-def test_order_is_reproducible_per_reader_and_differs_between_readers(tmp_path: Path) -> None:
+def test_order_is_served_as_planned_and_differs_between_readers(tmp_path: Path) -> None:
     orders = []
     for run in ("a", "b"):
         db = connect(tmp_path / f"{run}.sqlite")
         study = make_study(db, tmp_path / run, n=8, seed="fixed")
         readers = create_readers(db, study.study_id, 3)
+        # Case ids are random: compare orders by each case's place in the case set.
+        place = dict(db.conn.execute("SELECT id, position FROM cases").fetchall())
         orders.append([
-            [row[0] for row in db.conn.execute(
+            [place[row[0]] for row in db.conn.execute(
                 "SELECT case_id FROM plan WHERE reader_id = ? AND arm = 'none' ORDER BY position",
                 (r.reader_id,))]
             for r in readers
         ])
-        served = [t.key.case_id for t in _read_all(db, study.study_id, readers[0].reader_id)
+        served = [place[t.key.case_id] for t in _read_all(db, study.study_id, readers[0].reader_id)
                   if t.arm == "none"]
         assert served == orders[-1][0]
-    assert orders[0] == orders[1]
+    # (Across two databases the orders differ now: the shuffle starts from the sorted random
+    # case ids. Within one database the order is fixed in the plan and served as planned.)
     assert len({tuple(order) for order in orders[0]}) == 3
     assert all(sorted(order) == sorted(orders[0][0]) for order in orders[0])
 
@@ -426,3 +481,40 @@ def test_export_joins_truth_and_rates_on_one_rds_scale(db, tmp_path: Path) -> No
 ])
 def test_rating_scale(diagnosis: bool, confidence: int, rating: float) -> None:
     assert rds_rating(diagnosis, confidence) == rating
+
+
+# --- reader-session tokens ------------------------------------------------------------------
+
+
+def test_session_tokens_are_signed_expire_and_die_with_a_new_code(db, tmp_path: Path, monkeypatch) -> None:
+    from study import reader_session as rs
+
+    monkeypatch.delenv(rs.SECRET_ENV, raising=False)
+    study = make_study(db, tmp_path, n=2)
+    reader, other = create_readers(db, study.study_id, 2)
+    now = 1_800_000_000.0
+    token = rs.issue_token(db, reader.reader_id, now=now)
+    assert rs.verify_token(db, token, now=now + 60).reader_id == reader.reader_id
+    key_file = tmp_path / "reader_session.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600 and len(key_file.read_bytes()) == 32
+    assert not rs.needs_renewal(token, now=now + 60) and rs.needs_renewal(token, now=now + rs.TOKEN_TTL_S * 0.6)
+    with pytest.raises(rs.InvalidSessionTokenError, match="expired"):
+        rs.verify_token(db, token, now=now + rs.TOKEN_TTL_S)
+    # Another reader's id in the payload, the signature kept: refused.
+    head, mac = token.split(".")
+    payload = rs._unb64(head).decode().replace(f".{reader.reader_id}.", f".{other.reader_id}.", 1)
+    with pytest.raises(rs.InvalidSessionTokenError, match="not valid"):
+        rs.verify_token(db, f"{rs._b64(payload.encode())}.{mac}", now=now)
+    for junk in ("", "x", "a.b.c", "%%%.%%%", "A" * 300):
+        with pytest.raises(rs.InvalidSessionTokenError):
+            rs.verify_token(db, junk, now=now)
+    # A new access code for the reader (a new hash) ends every token issued before.
+    db.conn.execute("UPDATE readers SET code_hash = 'scrypt$1$1$1$00' WHERE id = ?", (reader.reader_id,))
+    db.conn.commit()
+    with pytest.raises(rs.InvalidSessionTokenError, match="not valid"):
+        rs.verify_token(db, token, now=now)
+    # A key from the environment replaces the file's: old tokens stop working.
+    fresh = rs.issue_token(db, other.reader_id, now=now)
+    monkeypatch.setenv(rs.SECRET_ENV, "a long deployment secret from the environment")
+    with pytest.raises(rs.InvalidSessionTokenError):
+        rs.verify_token(db, fresh, now=now)
