@@ -11,6 +11,7 @@ import streamlit as st
 from sqlite_utils import Database
 
 from pages._i18n_study import t
+from pages._plain import escape_markdown
 from pages._ui import lang
 from study.config import db_path
 from study.db import connect
@@ -51,8 +52,8 @@ def show_error(headline_key: str, error: BaseException | None = None) -> None:
     headline = tr(headline_key)
     if error is None:
         st.error(headline, icon=":material/error:")
-    elif lang() == "en":
-        st.error(f"**{headline}** {error}", icon=":material/error:")
+    elif lang() == "en":  # the sentence may quote file names or DICOM values: plain text only
+        st.error(f"**{headline}** {escape_markdown(error)}", icon=":material/error:")
     else:
         st.error(headline, icon=":material/error:")
-        st.caption(f"{tr('details')}: {error}")
+        st.caption(f"{tr('details')}: {escape_markdown(error)}")

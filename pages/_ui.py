@@ -28,6 +28,7 @@ import numpy as np
 import streamlit as st
 
 from pages._i18n import LANGUAGE_NAMES, LANGUAGES, error_text, t
+from pages._plain import escape_markdown
 from rds_core import render
 from rds_core.errors import RadiographError, RdsError, WeightPackError
 from rds_core.imaging import Radiograph, load_radiograph
@@ -236,6 +237,8 @@ def sample_caption(file: str, language: str) -> str:
     grade = re.match(r"simulated_rds_grade(\d)", stem)
     if grade:
         return t("caption.simulated", language, grade=grade.group(1))
+    if stem.startswith("simulated_rds_one_lung"):
+        return t("caption.simulated_one_lung", language)
     if file.lower().endswith(".dcm"):
         return t("caption.dicom", language)
     if "pneumonia" in stem:
@@ -606,10 +609,11 @@ def show_error(error: BaseException) -> None:
         st.error(tr("error.too_large", mb=error.limit_mb), icon=":material/error:")
     elif isinstance(error, RdsError):
         message, details = error_text(error, lang())
-        st.error(f"**{tr('error.title')}** {message}" if message != tr("error.title") else message,
+        # The sentences quote file names and DICOM values: plain text, never Markdown.
+        st.error(f"**{tr('error.title')}** {escape_markdown(message)}" if message != tr("error.title") else message,
                  icon=":material/error:")
         if details:
-            st.caption(f"{tr('error.details')}: {details}")
+            st.caption(f"{tr('error.details')}: {escape_markdown(details)}")
     else:
         st.error(tr("error.unexpected"), icon=":material/error:")
 

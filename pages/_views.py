@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from pages._i18n import warning_text
+from pages._plain import escape_markdown
 from pages._ui import (
     SCROLL_KEY,
     InputChoice,
@@ -112,8 +113,12 @@ def _legend() -> None:
                 unsafe_allow_html=True)
 
 
+@st.fragment
 def film_view(analysis: Analysis) -> None:
-    """The film with the lung outline and the fused heatmap, with its controls."""
+    """The film with the lung outline and the fused heatmap, with its controls.
+
+    A fragment: moving the slider or a toggle reruns only this column, not the whole page.
+    """
     # The image comes first (the controls below it) so the film sits high on the screen; the
     # widgets still run first because the image depends on them.
     picture = st.container(key="rds-overlay")
@@ -123,11 +128,34 @@ def film_view(analysis: Analysis) -> None:
     show_contour = toggles[1].toggle(tr("result.show_contour"), value=True, key="rds_show_contour")
     opacity = st.slider(tr("result.opacity"), 0.0, 1.0, 0.5, 0.05, key="rds_opacity",
                         disabled=not show_heat or analysis.cams is None)
-    heat = analysis.cams.fused if (show_heat and analysis.cams is not None) else None
-    image = render.overlay(analysis.display, heatmap=heat, opacity=opacity,
-                           lung_mask=analysis.lung_mask_display if show_contour else None)
-    # output_format="PNG": Streamlit would otherwise decode the PNG and re-encode it as JPEG.
-    picture.image(render.to_png(image), width="stretch", caption=tr("result.image_caption"), output_format="PNG")
+    picture.image(_overlay_jpeg(analysis, show_heat and analysis.cams is not None, show_contour, opacity),
+                  width="stretch", caption=tr("result.image_caption"), output_format="JPEG")
+
+
+def _overlay_jpeg(analysis: Analysis, show_heat: bool, show_contour: bool, opacity: float) -> bytes:
+    """The film view's picture, drawn and encoded once per (analysis, controls) and kept in the session.
+
+    JPEG, not PNG: a 768 px overlay is ~10x smaller and encodes in a few ms, which is most of
+    a click's time outside the model; Streamlit passes JPEG bytes through unchanged. A rerun
+    (language switch, moving the slider back) reuses the bytes instead of drawing again.
+    """
+    key = ("overlay", show_heat, show_contour, round(opacity, 3))
+    cache = _session_cache(analysis)
+    if key not in cache:
+        heat = analysis.cams.fused if show_heat and analysis.cams is not None else None
+        image = render.overlay(analysis.display, heatmap=heat, opacity=opacity,
+                               lung_mask=analysis.lung_mask_display if show_contour else None)
+        cache[key] = render.to_jpeg(image)
+    return cache[key]
+
+
+def _session_cache(analysis: Analysis) -> dict[object, bytes]:
+    """Encoded pictures of the current analysis (forgotten when another film is analysed)."""
+    cache = st.session_state.get(MAP_CACHE_KEY)
+    if cache is None or cache["analysis"] is not analysis:
+        cache = {"analysis": analysis}
+        st.session_state[MAP_CACHE_KEY] = cache
+    return cache
 
 
 def heatmap_explainer() -> None:
@@ -152,7 +180,7 @@ def timings_line(analysis: Analysis, load_ms: float) -> None:
 def warnings_box(analysis: Analysis) -> None:
     """Warnings of the loader and the pipeline, translated where a translation exists."""
     if analysis.warnings:
-        items = "\n".join(f"- {warning_text(w, lang())}" for w in dict.fromkeys(analysis.warnings))
+        items = "\n".join(f"- {escape_markdown(warning_text(w, lang()))}" for w in dict.fromkeys(analysis.warnings))
         st.info(f"**{tr('result.warnings')}**\n\n{items}", icon=":material/info:")
 
 
@@ -226,21 +254,18 @@ def _small(analysis: Analysis, values: np.ndarray) -> np.ndarray:
     return np.clip(shrunk, 0.0, 1.0)  # area averaging of [0, 1] values can overshoot by rounding
 
 
-def _map_png(analysis: Analysis, name: str, heat: np.ndarray, opacity: float = 0.6) -> bytes:
+def _map_jpeg(analysis: Analysis, name: str, heat: np.ndarray, opacity: float = 0.6) -> bytes:
     """One small map over the film, drawn once per analysis and kept in the session.
 
     The ensemble page shows eight of them; without the cache every click on the page (the
     scale switch, a language change) would draw and encode all eight again.
     """
-    cache = st.session_state.get(MAP_CACHE_KEY)
-    if cache is None or cache["analysis"] is not analysis:
-        cache = {"analysis": analysis}
-        st.session_state[MAP_CACHE_KEY] = cache
+    cache = _session_cache(analysis)
     if name not in cache:
         film = _small(analysis, analysis.display)
         lungs = _small(analysis, analysis.lung_mask_display) > 0.5
         image = render.overlay(film, heatmap=_small(analysis, heat), opacity=opacity, lung_mask=lungs, contour_width=1)
-        cache[name] = render.to_png(image)
+        cache[name] = render.to_jpeg(image)
     return cache[name]
 
 
@@ -258,7 +283,7 @@ def fold_grid(analysis: Analysis) -> None:
             with column:
                 caption = tr("ens.fold", k=k + 1) + ": " + tr(
                     "ens.fold_caption", p=analysis.fold_probabilities[k], inside=cams.in_lung_folds[k])
-                st.image(_map_png(analysis, f"{scale}-{k}", maps[k]), width="stretch", output_format="PNG",
+                st.image(_map_jpeg(analysis, f"{scale}-{k}", maps[k]), width="stretch", output_format="JPEG",
                          caption=caption)
 
 
@@ -278,7 +303,7 @@ def combined_maps(analysis: Analysis) -> None:
         for column, (title, help_text, heat) in zip(st.columns(3), panels):
             with column:
                 st.markdown(f"**{tr(title)}**")
-                st.image(_map_png(analysis, title, heat), width="stretch", output_format="PNG")
+                st.image(_map_jpeg(analysis, title, heat), width="stretch", output_format="JPEG")
                 st.caption(help_text)
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rds_core.classification import FoldEnsemble
+from rds_core.classification import FoldEnsemble, FoldOutputs, ModelInput
 from rds_core.device import resolve_device
-from rds_core.explain import CamSet, build_cam_set, resize_mask
+from rds_core.explain import CamSet, build_cam_set
 from rds_core.geometry import resize
 from rds_core.imaging.radiograph import Radiograph
 from rds_core.models.packs import Manifest, resolve_pack_dir
-from rds_core.segmentation import LungSegmenter
+from rds_core.segmentation import LungSegmentation, LungSegmenter
 
 __all__ = [
     "DEFAULT_PACK",
@@ -32,6 +32,8 @@ __all__ = [
     "Analysis",
     "load_models",
     "analyze",
+    "analyze_batch",
+    "predict_folds",
 ]
 
 DEFAULT_PACK = "rds-demo"
@@ -151,26 +153,80 @@ def analyze(radiograph: Radiograph, models: Models | None = None, *, with_cam: b
         >>> round(result.probability, 2), result.label  # doctest: +SKIP
     """
     models = models or load_models()
-    timings: dict[str, float] = {}
-    started = tick = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal tick
-        now = time.perf_counter()
-        timings[stage] = (now - tick) * 1000.0
-        tick = now
-
+    started = time.perf_counter()
     pixels = radiograph.pixels
     seg = models.segmenter.segment(pixels)
-    lap("segmentation")
-
+    seg_done = time.perf_counter()
     model_input = models.classifier.prepare(pixels, seg.mask if seg.lungs_found else None)
     outputs = models.classifier.predict(model_input, with_cam=with_cam)
-    lap("classification")
+    timings = {"segmentation": (seg_done - started) * 1000.0, "classification": (time.perf_counter() - seg_done) * 1000.0}
+    return _assemble(radiograph, seg, model_input, outputs, models, with_cam, timings)
 
-    shape = display_shape(*pixels.shape)
-    display = resize(pixels, *shape)
-    mask_display = resize_mask(seg.mask, shape)
+
+def analyze_batch(radiographs: list[Radiograph], models: Models | None = None, *, with_cam: bool = True) -> list[Analysis]:
+    """:func:`analyze` for several films, each model called once for the whole batch.
+
+    Results match :func:`analyze` film by film up to float rounding of batched convolutions
+    (one film gives exactly :func:`analyze`). Stage timings are the batch's time shared
+    equally between its films.
+
+    Args:
+        radiographs: loaded films, any sizes.
+        models: loaded packs; default packs on the best device when omitted.
+        with_cam: compute the class activation maps.
+    """
+    if len(radiographs) <= 1:
+        return [analyze(r, models, with_cam=with_cam) for r in radiographs]
+    models = models or load_models()
+    started = time.perf_counter()
+    segs = models.segmenter.segment_batch([r.pixels for r in radiographs])
+    seg_done = time.perf_counter()
+    inputs = [models.classifier.prepare(r.pixels, s.mask if s.lungs_found else None) for r, s in zip(radiographs, segs)]
+    outputs = predict_folds(models.classifier, inputs, with_cam=with_cam)
+    share = 1000.0 / len(radiographs)
+    timings = {"segmentation": (seg_done - started) * share, "classification": (time.perf_counter() - seg_done) * share}
+    results = []
+    for radiograph, seg, model_input, output in zip(radiographs, segs, inputs, outputs):
+        results.append(_assemble(radiograph, seg, model_input, output, models, with_cam, dict(timings)))
+    return results
+
+
+@torch.no_grad()
+def predict_folds(classifier: FoldEnsemble, inputs: list[ModelInput], *, with_cam: bool = True) -> list[FoldOutputs]:
+    """:meth:`FoldEnsemble.predict` for several inputs, each fold network called once on the batch.
+
+    One input goes through :meth:`FoldEnsemble.predict` itself; ``tests/test_batch.py`` pins
+    that the batched path gives the same numbers.
+    """
+    if len(inputs) == 1:
+        return [classifier.predict(inputs[0], with_cam=with_cam)]
+    tensor = torch.cat([i.tensor for i in inputs]).to(classifier.device).contiguous(memory_format=torch.channels_last)
+    logits, cams = [], []
+    for network in classifier.networks:
+        features = network.forward_features(tensor)
+        logits.append(network.forward_head(features).float()[:, 0])
+        if with_cam and classifier.cam_from_features:
+            weight = network.get_classifier().weight[0].to(features.dtype)
+            cams.append(torch.einsum("c,nchw->nhw", weight, features).float())
+    probabilities = torch.sigmoid(torch.stack(logits, dim=1)).cpu().numpy()  # (films, folds)
+    cam_array = torch.stack(cams, dim=1).cpu().numpy() if cams else None  # (films, folds, h, w)
+    return [FoldOutputs(probabilities[i], None if cam_array is None else cam_array[i]) for i in range(len(inputs))]
+
+
+def _assemble(
+    radiograph: Radiograph,
+    seg: LungSegmentation,
+    model_input: ModelInput,
+    outputs: FoldOutputs,
+    models: Models,
+    with_cam: bool,
+    timings: dict[str, float],
+) -> Analysis:
+    """Display copies, maps and the Analysis record of one film (shared by both entry points)."""
+    tick = time.perf_counter()
+    shape = display_shape(*radiograph.pixels.shape)
+    display = resize(radiograph.pixels, *shape)
+    mask_display = seg.mask_at(shape)
     cams = None
     if with_cam:
         raw = outputs.cams
@@ -179,8 +235,8 @@ def analyze(radiograph: Radiograph, models: Models | None = None, *, with_cam: b
 
             raw = gradcam_maps(models.classifier.networks, model_input.tensor.to(models.device))
         cams = build_cam_set(raw, model_input, shape, mask_display)
-        lap("explanation")
-    timings["total"] = (time.perf_counter() - started) * 1000.0
+        timings["explanation"] = (time.perf_counter() - tick) * 1000.0
+    timings["total"] = sum(timings.values())
 
     manifest = models.classifier.manifest
     probabilities = outputs.probabilities.astype(float)

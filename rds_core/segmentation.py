@@ -6,7 +6,17 @@ largest lung components, fill holes. Neonatal films are often rotated by 90/180/
 degrees; the shipped U-Net is trained with those rotations and can additionally average
 its prediction over the four rotations (``tta_rotations`` in the pack manifest), which
 makes the mask exactly rotation-equivariant.
+
+Post-processing runs at model resolution (the film's content region of the model square,
+at most ``size`` pixels a side) whatever the film's size: a 2500 px film costs what a
+512 px one does instead of about 0.55 s of mask work at full resolution. The clean mask
+is brought to the film (or to a display size) by one bilinear resize of a *decision
+field*: the probability clipped so that it is >= threshold exactly on the kept mask and
+below it elsewhere. Thresholding the resized field keeps the post-processed topology
+(dropped specks stay dropped, filled holes stay filled) while the outline follows the
+probability between model pixels, and only one full-resolution float copy is ever held.
 """
+
 
 from __future__ import annotations
 
@@ -17,12 +27,22 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from rds_core.geometry import Letterbox, letterbox
+from rds_core.geometry import Letterbox, letterbox, resize
 from rds_core.models.builders import build_network, load_state
 from rds_core.models.packs import Manifest, open_pack
 from rds_core.errors import WeightPackError
 
-__all__ = ["PostProcessing", "LungSegmentation", "LungSegmenter", "postprocess", "smooth_square", "rotation_averaged_probability", "NO_LUNGS_WARNING"]
+__all__ = [
+    "PostProcessing",
+    "LungSegmentation",
+    "LungSegmenter",
+    "postprocess",
+    "decision_field",
+    "smooth_square",
+    "rotation_averaged_probability",
+    "rotation_averaged_probabilities",
+    "NO_LUNGS_WARNING",
+]
 
 NO_LUNGS_WARNING = "No plausible lungs found - is this a chest X-ray?"
 
@@ -62,6 +82,37 @@ class LungSegmentation:
     n_components: int
     confidence: float
     warnings: list[str] = field(default_factory=list)
+    decision: np.ndarray | None = None  # float32 decision field at model resolution (module doc)
+    threshold: float = 0.5
+
+    def mask_at(self, shape: tuple[int, int]) -> np.ndarray:
+        """The mask at another (height, width), e.g. the display copy.
+
+        Resized from the model-size decision field: cheaper and smoother than shrinking the
+        film-size mask.
+        """
+        if shape == self.mask.shape:
+            return self.mask
+        if self.decision is None:
+            return resize(self.mask.astype(np.float32), *shape) > 0.5
+        return resize(self.decision, *shape) >= self.threshold
+
+
+def decision_field(prob: np.ndarray, mask: np.ndarray, threshold: float) -> np.ndarray:
+    """A float32 map that is >= ``threshold`` exactly where ``mask`` is True and below it elsewhere.
+
+    Inside the mask it is the probability raised to at least the threshold, outside it the
+    probability lowered to just under it, so a bilinear resize followed by the threshold
+    reproduces the mask's topology with the probability's outline.
+
+    Example:
+        >>> field = decision_field(np.array([[0.9, 0.6]]), np.array([[True, False]]), 0.5)
+        >>> (field >= 0.5).tolist()
+        [[True, False]]
+    """
+    below = np.nextafter(np.float32(threshold), np.float32(0.0))
+    prob = prob.astype(np.float32, copy=False)
+    return np.where(mask, np.maximum(prob, np.float32(threshold)), np.minimum(prob, below)).astype(np.float32)
 
 
 def smooth_square(prob: np.ndarray, options: PostProcessing) -> np.ndarray:
@@ -73,7 +124,7 @@ def smooth_square(prob: np.ndarray, options: PostProcessing) -> np.ndarray:
 
 
 def postprocess(prob: np.ndarray, options: PostProcessing) -> np.ndarray:
-    """Threshold, keep the largest lung components and fill holes (at film resolution)."""
+    """Threshold, keep the largest lung components and fill holes (at the resolution given)."""
     mask = prob >= options.threshold
     labels, count = ndimage.label(mask)
     if count > 0:
@@ -87,15 +138,27 @@ def postprocess(prob: np.ndarray, options: PostProcessing) -> np.ndarray:
 
 
 @torch.no_grad()
+def rotation_averaged_probabilities(
+    network: torch.nn.Module, tensor: torch.Tensor, rotations: tuple[int, ...], device: torch.device
+) -> np.ndarray:
+    """Run a U-Net on the (N, 1, S, S) inputs turned by each right angle in ``rotations``, in one
+    batch, and average the probabilities after rotating each back (so the result is equivariant).
+
+    Returns:
+        float32 array (N, S, S).
+    """
+    count = tensor.shape[0]
+    batch = torch.cat([torch.rot90(tensor, k=r // 90, dims=(2, 3)) for r in rotations])
+    probs = torch.sigmoid(network(batch.to(device).contiguous(memory_format=torch.channels_last)).float())
+    back = [torch.rot90(probs[i * count : (i + 1) * count], k=-(r // 90), dims=(2, 3)) for i, r in enumerate(rotations)]
+    return torch.stack(back).mean(0)[:, 0].cpu().numpy()
+
+
 def rotation_averaged_probability(
     network: torch.nn.Module, tensor: torch.Tensor, rotations: tuple[int, ...], device: torch.device
 ) -> np.ndarray:
-    """Run a U-Net on the (1, 1, S, S) input turned by each right angle in ``rotations``, in one
-    batch, and average the probabilities after rotating each back (so the result is equivariant)."""
-    batch = torch.cat([torch.rot90(tensor, k=r // 90, dims=(2, 3)) for r in rotations])
-    probs = torch.sigmoid(network(batch.to(device).contiguous(memory_format=torch.channels_last)).float())
-    back = [torch.rot90(probs[i : i + 1], k=-(r // 90), dims=(2, 3)) for i, r in enumerate(rotations)]
-    return torch.cat(back).mean(0)[0].cpu().numpy()
+    """:func:`rotation_averaged_probabilities` for one (1, 1, S, S) input: an (S, S) array."""
+    return rotation_averaged_probabilities(network, tensor, rotations, device)[0]
 
 
 class LungSegmenter:
@@ -118,17 +181,34 @@ class LungSegmenter:
 
     def probability_square(self, tensor: torch.Tensor) -> np.ndarray:
         """Lung probability in model space, averaged over the configured rotations."""
-        return rotation_averaged_probability(self.network, tensor, self.options.tta_rotations, self.device)
+        return rotation_averaged_probabilities(self.network, tensor, self.options.tta_rotations, self.device)[0]
 
     def segment(self, pixels: np.ndarray) -> LungSegmentation:
         """Segment the lungs of a [0, 1] film; the mask comes back at the film's size."""
         tensor, box = self.model_input(pixels)
-        square_prob = self.probability_square(tensor)
-        prob = box.to_source(smooth_square(square_prob, self.options))
-        mask = postprocess(prob, self.options)
+        return self.finish(self.probability_square(tensor), box)
+
+    def segment_batch(self, films: list[np.ndarray]) -> list[LungSegmentation]:
+        """Segment several films with one network call (every film and rotation in one batch)."""
+        if not films:
+            return []
+        inputs = [self.model_input(pixels) for pixels in films]
+        squares = rotation_averaged_probabilities(
+            self.network, torch.cat([tensor for tensor, _ in inputs]), self.options.tta_rotations, self.device
+        )
+        return [self.finish(square, box) for square, (_, box) in zip(squares, inputs)]
+
+    def finish(self, square_prob: np.ndarray, box: Letterbox) -> LungSegmentation:
+        """Post-process a model-space probability at model resolution, then resize the mask once."""
+        scale = min(1.0, box.size / box.side)  # bounded: never above model or film resolution
+        small_shape = (max(1, round(box.height * scale)), max(1, round(box.width * scale)))
+        prob = box.to_source(smooth_square(square_prob, self.options), *small_shape)
+        small = postprocess(prob, self.options)
+        confidence = float(prob[small].mean()) if small.any() else 0.0
+        n_components = int(ndimage.label(small)[1])
+        decision = decision_field(prob, small, self.options.threshold)
+        mask = resize(decision, box.height, box.width) >= self.options.threshold
         area = float(mask.mean())
-        confidence = float(prob[mask].mean()) if mask.any() else 0.0
-        n_components = int(ndimage.label(mask)[1])
         lungs_found = (
             self.options.min_area_fraction <= area <= self.options.max_area_fraction
             and confidence >= self.options.min_confidence
@@ -136,4 +216,4 @@ class LungSegmenter:
         warnings = [] if lungs_found else [NO_LUNGS_WARNING]
         if lungs_found and n_components == 1:
             warnings.append("Only one lung region was found; the film may be cropped or one lung opaque.")
-        return LungSegmentation(mask, area, lungs_found, n_components, confidence, warnings)
+        return LungSegmentation(mask, area, lungs_found, n_components, confidence, warnings, decision, self.options.threshold)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from rds_core.render import (
     HEAT_STOPS,
+    blend_alpha,
     LUNG_CONTOUR_RGB,
     colorbar,
     contour,
@@ -17,6 +18,7 @@ from rds_core.render import (
     grey_rgb,
     heat_colors,
     overlay,
+    to_jpeg,
     to_png,
 )
 
@@ -138,3 +140,31 @@ def test_colorbar_runs_from_cold_to_hot() -> None:
     bar = colorbar(64, 5)
     assert bar.shape == (5, 64, 3)
     assert bar[0, 0].tolist() == list(HEAT_STOPS[0][1]) and bar[0, -1].tolist() == list(HEAT_STOPS[-1][1])
+
+
+def test_a_step_in_the_map_is_drawn_as_a_ramp_not_a_hard_edge() -> None:
+    heat = np.zeros((240, 240), np.float32)
+    heat[60:180, 60:180] = 0.8  # a fold map pasted into its lung box: a hard step at the box edge
+    alpha = blend_alpha(heat, 1.0)
+    # The raw map jumps by 0.9 in one pixel; drawn, no neighbouring pixels differ by more than 0.2.
+    assert np.abs(np.diff(alpha, axis=1)).max() < 0.2 and np.abs(np.diff(alpha, axis=0)).max() < 0.2
+    assert np.all(alpha[heat == 0] == 0.0), "cold pixels keep the film exactly"
+    assert alpha[120, 120] == pytest.approx(0.8 * 0.8 * (3 - 2 * 0.8), abs=1e-4), "smooth regions keep their tint"
+
+
+def test_blend_alpha_follows_the_map_monotonically() -> None:
+    ramp = np.tile(np.linspace(0.0, 1.0, 40, dtype=np.float32), (4, 1))  # small: no feathering
+    alpha = blend_alpha(ramp, 0.5)[0]
+    assert alpha[0] == 0.0 and alpha[-1] == pytest.approx(0.5) and np.all(np.diff(alpha) >= 0)
+
+
+def test_jpeg_is_compact_and_close_to_the_image() -> None:
+    image = (np.random.default_rng(0).random((64, 80)) * 40 + np.linspace(0, 200, 80)).astype(np.uint8)
+    rgb = np.repeat(image[..., None], 3, axis=-1)
+    data = to_jpeg(rgb)
+    back = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+    assert data[:2] == b"\xff\xd8" and np.abs(back - rgb).mean() < 6
+    with pytest.raises(ValueError, match="JPEG quality must lie between 1 and 95"):
+        to_jpeg(rgb, quality=100)
+    with pytest.raises(ValueError, match="to_jpeg expects uint8"):
+        to_jpeg(rgb.astype(np.float32))

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rds_core.geometry import letterbox, lung_box
-from rds_core.segmentation import NO_LUNGS_WARNING, LungSegmenter, PostProcessing, postprocess
+from rds_core.geometry import letterbox, lung_box, resize
+from rds_core.segmentation import NO_LUNGS_WARNING, LungSegmenter, PostProcessing, decision_field, postprocess
 from rds_core.models.random_pack import write_random_segmentation_pack
 from tests.core_packs import OPEN_GATE
 
@@ -83,3 +83,27 @@ def test_gate_flags_a_film_without_lungs(tmp_path: Path) -> None:
     result = LungSegmenter(pack).segment(np.zeros((128, 128), np.float32))
     assert not result.lungs_found
     assert NO_LUNGS_WARNING in result.warnings
+
+
+def test_decision_field_keeps_the_cleaned_topology_at_any_size() -> None:
+    prob = _two_lungs().astype(np.float32) * 0.9
+    prob[5:9, 5:9] = 0.8  # a speck the post-processing drops
+    options = PostProcessing(median=0, fill_holes=False)
+    mask = postprocess(prob, options)
+    field = decision_field(prob, mask, options.threshold)
+    assert np.array_equal(field >= options.threshold, mask), "exact at its own size"
+    big = resize(field, 2000, 2400) >= options.threshold
+    assert not big[50:90, 50:90].any(), "the dropped speck stays dropped"
+    assert big[1000, 700] and big[1000, 1700], "both lungs are there"
+    assert abs(big.mean() - mask.mean()) < 0.01
+
+
+def test_big_film_mask_matches_its_display_copy(segmenter: LungSegmenter) -> None:
+    yy, xx = np.mgrid[:1500, :1200]
+    film = (0.5 + 0.4 * np.sin(xx / 90.0) * np.cos(yy / 130.0)).astype(np.float32)
+    result = segmenter.segment(film)
+    assert result.mask.shape == (1500, 1200)
+    assert result.decision is not None and max(result.decision.shape) <= 64, "post-processed at model size"
+    display = result.mask_at((750, 600))
+    assert np.mean(display != (resize(result.mask.astype(np.float32), 750, 600) > 0.5)) < 0.01
+    assert result.mask_at((1500, 1200)) is result.mask
