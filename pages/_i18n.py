@@ -62,6 +62,15 @@ STRINGS: dict[str, dict[str, str]] = {
             "실제 RDS 환자로 검증되지 않았으며 진단이 아닙니다."
         ),
     },
+    "notice.long_pack": {
+        "en": "The score comes from the research models of the pack '{name}'. The pack says: {notice} It is not a diagnosis.",
+        "ko": "점수는 모델 팩 '{name}' 의 연구용 모델에서 나옵니다. 모델 팩의 안내: {notice} 진단이 아닙니다.",
+    },
+    "sidebar.seg_pack": {"en": "Lung outline pack", "ko": "폐 윤곽 모델 팩"},
+    "result.score_help_pack": {
+        "en": "How strongly the five models of this pack see their positive class, from 0 to 1.",
+        "ko": "이 모델 팩의 다섯 모델이 양성 소견을 얼마나 강하게 보는지를 0에서 1 사이로 나타냅니다.",
+    },
     "no_packs": {
         "en": "No model pack is installed in {path} yet. Train one with `python -m rds_core.train` or copy a pack there.",
         "ko": "{path} 에 아직 모델 팩이 없습니다. `python -m rds_core.train` 으로 학습하거나 모델 팩을 복사해 주세요.",

@@ -260,6 +260,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "adm.csv": {"en": "Truth CSV (path on the server; default: truth.csv in the folder)", "ko": "정답 CSV (서버 경로; 기본값: 폴더 안의 truth.csv)"},
     "adm.set_name": {"en": "Case-set name (default: the folder's name)", "ko": "증례 세트 이름 (기본값: 폴더 이름)"},
     "adm.with_hints": {"en": "Compute AI hints with the installed packs", "ko": "설치된 모델 팩으로 AI 힌트 계산"},
+    "adm.hint_pack": {"en": "RDS pack for the AI hints", "ko": "AI 힌트에 쓸 RDS 모델 팩"},
+    "adm.hint_seg_pack": {"en": "Lung outline pack for the AI hints", "ko": "AI 힌트에 쓸 폐 윤곽 모델 팩"},
+    "adm.hints_from": {"en": "AI hints computed with pack {pack} and lung pack {seg_pack}.",
+                       "ko": "AI 힌트는 모델 팩 {pack} 와 폐 윤곽 모델 팩 {seg_pack} 으로 계산했습니다."},
     "adm.with_hints_help": {
         "en": "Needed for aided arms. Takes about a second per film on a CPU.",
         "ko": "AI 조건에 필요합니다. CPU에서 사진 한 장에 1초 정도 걸립니다.",

@@ -32,8 +32,8 @@ from pages._plain import escape_markdown
 from rds_core import render
 from rds_core.errors import RadiographError, RdsError, WeightPackError
 from rds_core.imaging import Radiograph, load_radiograph
-from rds_core.models.packs import Manifest, default_weights_dir, read_manifest
-from rds_core.pipeline import DEFAULT_PACK, DEFAULT_SEG_PACK, Analysis, Models, analyze, load_models
+from rds_core.models.packs import Manifest, default_pack_name, default_weights_dir, list_packs, read_manifest
+from rds_core.pipeline import Analysis, Models, analyze, load_models
 
 __all__ = [
     "REPO",
@@ -87,6 +87,7 @@ T = TypeVar("T")
 # session_state keys shared by app.py and the pages
 LANG_KEY = "lang"
 PACK_KEY = "pack"
+SEG_PACK_KEY = "seg_pack"
 INPUT_KEY = "rds_input"
 RESULT_KEY = "rds_result"
 ACTIVE_KEY = "rds_last_active"
@@ -249,25 +250,8 @@ def sample_caption(file: str, language: str) -> str:
 
 
 def list_classification_packs(weights_dir: Path) -> list[tuple[str, Manifest]]:
-    """Classification packs in ``weights_dir`` as (folder name, manifest), the default pack first.
-
-    A folder whose manifest does not parse is left out (and logged): the switcher must not
-    break because one pack is half-copied.
-
-    Args:
-        weights_dir: folder holding ``<pack>/manifest.json``.
-    """
-    found: list[tuple[str, Manifest]] = []
-    for manifest_path in sorted(weights_dir.glob("*/manifest.json")):
-        try:
-            manifest = read_manifest(manifest_path.parent)
-        except WeightPackError as exc:
-            log.warning("skipping pack %s: %s", manifest_path.parent.name, exc)
-            continue
-        if manifest.task == "classification":
-            found.append((manifest_path.parent.name, manifest))
-    found.sort(key=lambda item: (item[0] != DEFAULT_PACK, item[0]))
-    return found
+    """Classification packs in ``weights_dir``, the default first (see :func:`list_packs`)."""
+    return list_packs("classification", weights_dir)
 
 
 def accept_upload(name: str, data: bytes, max_mb: int) -> InputChoice:
@@ -425,7 +409,12 @@ def idle_watch() -> None:
 
 def current_pack_dir() -> Path:
     """Folder of the classification pack chosen in the sidebar (the default pack until then)."""
-    return default_weights_dir() / st.session_state.get(PACK_KEY, DEFAULT_PACK)
+    return default_weights_dir() / st.session_state.get(PACK_KEY, default_pack_name("classification"))
+
+
+def current_seg_pack_dir() -> Path:
+    """Folder of the lung segmentation pack chosen in the sidebar (``$RDS_SEG_PACK`` or lung-seg)."""
+    return default_weights_dir() / st.session_state.get(SEG_PACK_KEY, default_pack_name("segmentation"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=3)
@@ -439,12 +428,12 @@ def _models(pack_dir: str, seg_dir: str) -> Models:
 
 
 def models_for(pack_dir: Path) -> Models:
-    """The loaded packs (classification ``pack_dir`` + the default lung pack), cached per process.
+    """The loaded packs (classification ``pack_dir`` + the chosen lung pack), cached per process.
 
     Raises:
         WeightPackError: a pack is missing or does not verify.
     """
-    seg_dir = default_weights_dir() / DEFAULT_SEG_PACK
+    seg_dir = current_seg_pack_dir()
     with st.spinner(tr("loading_models")):
         return _models(str(pack_dir), str(seg_dir))
 
@@ -490,9 +479,30 @@ def apply_style() -> None:
     st.html(_STYLE)
 
 
+def pack_is_simulated(manifest: Manifest | None) -> bool:
+    """True when the pack says it was trained on simulated RDS (the shipped demo pack)."""
+    return manifest is None or "simulated" in manifest.notice.lower()
+
+
+def chosen_manifest() -> Manifest | None:
+    """Manifest of the classification pack chosen in the sidebar, or None when it cannot be read."""
+    try:
+        return read_manifest(current_pack_dir())
+    except WeightPackError:
+        return None
+
+
 def notice() -> None:
-    """The persistent 'research demo - not for clinical use' notice."""
-    st.warning(f"**{tr('notice.short')}** {tr('notice.long')}", icon=":material/info:")
+    """The persistent 'not for clinical use' notice, worded from the chosen pack's manifest.
+
+    A pack trained on real data must not be called simulated, and a demo pack must say it is.
+    """
+    manifest = chosen_manifest()
+    if pack_is_simulated(manifest):
+        text = tr("notice.long")
+    else:
+        text = tr("notice.long_pack", name=manifest.name, notice=manifest.notice or tr("notice.short"))
+    st.warning(f"**{tr('notice.short')}** {escape_markdown(text)}", icon=":material/info:")
 
 
 def page_header(title_key: str, intro_key: str | None = None) -> None:
@@ -522,12 +532,22 @@ def pack_switch() -> list[tuple[str, Manifest]]:
     versions = {name: manifest.version for name, manifest in packs}
     st.selectbox(tr("sidebar.pack"), names, key=PACK_KEY, format_func=lambda n: f"{n} · v{versions[n]}",
                  help=tr("sidebar.pack_help", path=str(weights)))
+    seg_packs = list_packs("segmentation", weights)
+    seg_names = [name for name, _ in seg_packs]
+    if len(seg_names) > 1:  # one lung pack needs no choice
+        if st.session_state.get(SEG_PACK_KEY) not in seg_names:
+            st.session_state[SEG_PACK_KEY] = seg_names[0]
+        seg_versions = {name: manifest.version for name, manifest in seg_packs}
+        st.selectbox(tr("sidebar.seg_pack"), seg_names, key=SEG_PACK_KEY,
+                     format_func=lambda n: f"{n} · v{seg_versions[n]}")
+    elif seg_names:
+        st.session_state[SEG_PACK_KEY] = seg_names[0]
     return packs
 
 
 def about_pack(packs: list[tuple[str, Manifest]]) -> None:
     """Model card expander: version, training data and notice of the chosen pack."""
-    chosen = dict(packs).get(st.session_state.get(PACK_KEY, DEFAULT_PACK))
+    chosen = dict(packs).get(st.session_state.get(PACK_KEY, default_pack_name("classification")))
     if chosen is None:
         return
     with st.expander(tr("about.title"), expanded=False):
@@ -537,7 +557,7 @@ def about_pack(packs: list[tuple[str, Manifest]]) -> None:
             st.markdown(f"**{tr('about.notice')}:** {chosen.notice}")
         st.markdown(tr("about.threshold", threshold=chosen.threshold, rule=chosen.threshold_rule))
         try:
-            seg = read_manifest(default_weights_dir() / DEFAULT_SEG_PACK)
+            seg = read_manifest(current_seg_pack_dir())
             st.markdown(tr("about.seg_pack", name=seg.name, version=seg.version, training_data=seg.training_data or "-"))
         except WeightPackError:
             pass  # the page itself reports a missing lung pack when it needs it

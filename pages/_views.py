@@ -93,7 +93,8 @@ def _score_bar(analysis: Analysis) -> str:
 def score_card(analysis: Analysis) -> None:
     """The demo model score with its threshold, fold spread and the notice - never a diagnosis."""
     with st.container(key="rds-score", border=True):
-        st.markdown(f"### {tr('result.score_title')}", help=tr("result.score_help"))
+        simulated = "simulated" in analysis.pack.notice.lower()  # a real-data pack is not called simulated
+        st.markdown(f"### {tr('result.score_title')}", help=tr("result.score_help" if simulated else "result.score_help_pack"))
         if not analysis.lungs_found:
             st.warning(tr("result.no_lungs"), icon=":material/warning:")
         st.markdown(f'<div class="rds-score-value">{analysis.probability:.2f}</div>', unsafe_allow_html=True)

@@ -20,6 +20,7 @@ from pages._admin_gate import admin_gate
 from pages._plain import escape_markdown
 from pages._study_ui import database, show_error, tr
 from rds_core.errors import RdsError
+from rds_core.models.packs import default_weights_dir, list_packs
 from study import StudyError
 from study.admin import create_readers, create_study, export_answers, list_studies, reader_progress
 from study.cases import CaseImportError, ImportReport, import_case_set, list_case_sets
@@ -29,6 +30,7 @@ from study.throttle import login_audit
 
 CODES_KEY = "adm_new_codes"
 REPORT_KEY = "adm_import_report"
+HINT_PACKS_KEY = "adm_import_hint_packs"
 CREATED_KEY = "adm_created_study"
 SELECT_KEY = "adm-study"
 SELECT_NEXT_KEY = "adm_select_next"
@@ -170,12 +172,14 @@ def _new_study_tab() -> None:
 # --- import ----------------------------------------------------------------------------------
 
 
-def _run_import(folder: str, csv: str, name: str, with_hints: bool, accept_burned_in: bool) -> ImportReport:
+def _run_import(folder: str, csv: str, name: str, with_hints: bool, accept_burned_in: bool,
+                hint_pack: str | None = None, hint_seg_pack: str | None = None) -> ImportReport:
     hint_fn = None
     if with_hints:
         from study.hints import make_hint_fn  # loads torch and the packs: only when asked
 
-        hint_fn = make_hint_fn()
+        weights = default_weights_dir()
+        hint_fn = make_hint_fn(weights / hint_pack if hint_pack else None, weights / hint_seg_pack if hint_seg_pack else None)
     folder_path = Path(folder.strip()).expanduser()
     csv_path = Path(csv.strip()).expanduser() if csv.strip() else folder_path / "truth.csv"
     with st.spinner(tr("adm.importing")):
@@ -187,6 +191,9 @@ def _import_report(report: ImportReport) -> None:
     # Names and reasons come from the admin's files: shown as plain text, never as Markdown.
     st.success(escape_markdown(tr("adm.imported", name=report.name, n=len(report.imported),
                                   skipped=len(report.skipped))))
+    packs = st.session_state.get(HINT_PACKS_KEY)
+    if packs:
+        st.caption(escape_markdown(tr("adm.hints_from", pack=packs[0] or "-", seg_pack=packs[1] or "-")))
     if report.skipped:
         st.markdown(f"**{tr('adm.skipped_title')}**")
         st.container(key="adm-skipped").dataframe(_table(list(report.skipped)), hide_index=True)
@@ -202,12 +209,21 @@ def _import_tab() -> None:
         csv = st.text_input(tr("adm.csv"), key="adm-csv")
         name = st.text_input(tr("adm.set_name"), key="adm-set-name")
         with_hints = st.checkbox(tr("adm.with_hints"), value=True, key="adm-hints", help=tr("adm.with_hints_help"))
+        # Hints come from the pack chosen here (by default the one chosen in the sidebar), never a fixed one.
+        rds_packs = [n for n, m in list_packs("classification") if m.positive_class == "RDS"]
+        seg_packs = [n for n, _ in list_packs("segmentation")]
+        sidebar_pack = st.session_state.get("pack")
+        hint_pack = st.selectbox(tr("adm.hint_pack"), rds_packs, key="adm-hint-pack",
+                                 index=rds_packs.index(sidebar_pack) if sidebar_pack in rds_packs else 0) if rds_packs else None
+        hint_seg_pack = st.selectbox(tr("adm.hint_seg_pack"), seg_packs, key="adm-hint-seg-pack") if seg_packs else None
         accept_burned_in = st.checkbox(tr("adm.accept_burned_in"), value=False, key="adm-burned-in",
                                        help=tr("adm.accept_burned_in_help"))
         sent = st.form_submit_button(tr("adm.import"), type="primary")
     if sent and folder.strip():
         try:
-            st.session_state[REPORT_KEY] = _run_import(folder, csv, name, with_hints, accept_burned_in)
+            st.session_state[REPORT_KEY] = _run_import(folder, csv, name, with_hints, accept_burned_in,
+                                                       hint_pack, hint_seg_pack)
+            st.session_state[HINT_PACKS_KEY] = (hint_pack, hint_seg_pack) if with_hints else None
             st.rerun()  # the other tabs list the new case set too
         except CaseImportError as err:
             show_error("adm.failed", err)

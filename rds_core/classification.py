@@ -133,20 +133,23 @@ class FoldEnsemble:
         """The fold networks' input for a film (see :func:`prepare_input`)."""
         return prepare_input(pixels, lung_mask, self.manifest.preprocessing, turns)
 
-    @torch.no_grad()
     def predict(self, model_input: ModelInput, *, with_cam: bool = True) -> FoldOutputs:
         """Run every fold on the same tensor; CAMs come from the same forward pass."""
-        tensor = model_input.tensor.to(self.device)
-        tensor = tensor.contiguous(memory_format=torch.channels_last)
+        return self.predict_batch([model_input], with_cam=with_cam)[0]
+
+    @torch.no_grad()
+    def predict_batch(self, inputs: list[ModelInput], *, with_cam: bool = True) -> list[FoldOutputs]:
+        """:meth:`predict` for several films, each fold network called once on the whole batch."""
+        tensor = torch.cat([i.tensor for i in inputs]).to(self.device).contiguous(memory_format=torch.channels_last)
         logits, cams = [], []
         # A plain loop: torch.func.vmap over the stacked fold weights was measured slower
         # here (118 vs 94 ms; no batching rule for aten::as_strided_), see bench/RESULTS.md.
         for network in self.networks:
             features = network.forward_features(tensor)
-            logits.append(network.forward_head(features).float()[0, 0])
+            logits.append(network.forward_head(features).float()[:, 0])
             if with_cam and self.cam_from_features:
                 weight = network.get_classifier().weight[0].to(features.dtype)
-                cams.append(torch.einsum("c,chw->hw", weight, features[0]).float())
-        probabilities = torch.sigmoid(torch.stack(logits)).cpu().numpy()
-        cam_array = torch.stack(cams).cpu().numpy() if cams else None
-        return FoldOutputs(probabilities, cam_array)
+                cams.append(torch.einsum("c,nchw->nhw", weight, features).float())
+        probabilities = torch.sigmoid(torch.stack(logits, dim=1)).cpu().numpy()  # (films, folds)
+        cam_array = torch.stack(cams, dim=1).cpu().numpy() if cams else None  # (films, folds, h, w)
+        return [FoldOutputs(probabilities[i], None if cam_array is None else cam_array[i]) for i in range(len(inputs))]

@@ -7,7 +7,6 @@ device) and reused; the app wraps :func:`load_models` in ``st.cache_resource``.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,10 @@ from rds_core.device import resolve_device
 from rds_core.explain import CamSet, build_cam_set
 from rds_core.geometry import resize
 from rds_core.imaging.radiograph import Radiograph
-from rds_core.models.packs import Manifest, resolve_pack_dir
+from rds_core.models.packs import Manifest, default_pack_name, resolve_pack_dir
 from rds_core.segmentation import LungSegmentation, LungSegmenter
 
 __all__ = [
-    "DEFAULT_PACK",
-    "DEFAULT_SEG_PACK",
     "DISPLAY_MAX_SIDE",
     "Models",
     "PackInfo",
@@ -33,11 +30,8 @@ __all__ = [
     "load_models",
     "analyze",
     "analyze_batch",
-    "predict_folds",
 ]
 
-DEFAULT_PACK = "rds-demo"
-DEFAULT_SEG_PACK = "lung-seg"
 DISPLAY_MAX_SIDE = 768
 
 
@@ -91,6 +85,7 @@ class Analysis:
     pack: PackInfo
     seg_pack: PackInfo
     warnings: list[str] = field(default_factory=list)
+    upright_turns: int = 0  # quarter turns (np.rot90 k) that made the stored film upright before classifying
 
     @property
     def positive(self) -> bool:
@@ -115,21 +110,22 @@ class Analysis:
             "pack": {"name": self.pack.name, "version": self.pack.version},
             "seg_pack": {"name": self.seg_pack.name, "version": self.seg_pack.version},
             "warnings": list(self.warnings),
+            "upright_turns": self.upright_turns,
         }
 
 
-def load_models(pack: str | Path = DEFAULT_PACK, seg_pack: str | Path = DEFAULT_SEG_PACK, device: str = "auto") -> Models:
-    """Load and verify both packs once per (pack folder, seg pack folder, device).
+def load_models(pack: str | Path | None = None, seg_pack: str | Path | None = None, device: str = "auto") -> Models:
+    """Load and verify both packs (no cache here: the app caches with ``st.cache_resource``,
+    the CLI and the hint function hold their own instance).
 
-    Names are resolved to folders first, so the cache never hands out packs from another
-    weights folder (``RDS_WEIGHTS_DIR`` may change, e.g. between tests).
+    Args:
+        pack: classification pack name or folder; :func:`default_pack_name` when None.
+        seg_pack: lung segmentation pack name or folder; :func:`default_pack_name` when None.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
     """
-    return _load_models(resolve_pack_dir(pack).resolve(), resolve_pack_dir(seg_pack).resolve(), device)
-
-
-@functools.lru_cache(maxsize=4)
-def _load_models(pack_dir: Path, seg_dir: Path, device: str) -> Models:
     resolved = resolve_device(device)
+    pack_dir = resolve_pack_dir(pack or default_pack_name("classification"))
+    seg_dir = resolve_pack_dir(seg_pack or default_pack_name("segmentation"))
     return Models(LungSegmenter(seg_dir, resolved), FoldEnsemble(pack_dir, resolved), resolved)
 
 
@@ -139,31 +135,30 @@ def display_shape(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> 
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def analyze(radiograph: Radiograph, models: Models | None = None, *, with_cam: bool = True) -> Analysis:
+def analyze(radiograph: Radiograph, models: Models, *, with_cam: bool = True) -> Analysis:
     """Segment, classify and explain one film.
 
     Args:
         radiograph: a loaded film (see :func:`rds_core.imaging.load_radiograph`).
-        models: loaded packs; default packs on the best device when omitted.
+        models: loaded packs (:func:`load_models`).
         with_cam: compute the class activation maps (the CLI's ``--no-cam`` skips them).
 
     Example:
         >>> from rds_core.imaging import load_radiograph
-        >>> result = analyze(load_radiograph("samples/kermany_normal_01.png"))  # doctest: +SKIP
+        >>> result = analyze(load_radiograph("samples/kermany_normal_01.png"), load_models())  # doctest: +SKIP
         >>> round(result.probability, 2), result.label  # doctest: +SKIP
     """
-    models = models or load_models()
     started = time.perf_counter()
     pixels = radiograph.pixels
     seg = models.segmenter.segment(pixels)
     seg_done = time.perf_counter()
-    model_input = models.classifier.prepare(pixels, seg.mask if seg.lungs_found else None)
+    model_input = models.classifier.prepare(pixels, seg.mask if seg.lungs_found else None, seg.upright_turns)
     outputs = models.classifier.predict(model_input, with_cam=with_cam)
     timings = {"segmentation": (seg_done - started) * 1000.0, "classification": (time.perf_counter() - seg_done) * 1000.0}
     return _assemble(radiograph, seg, model_input, outputs, models, with_cam, timings)
 
 
-def analyze_batch(radiographs: list[Radiograph], models: Models | None = None, *, with_cam: bool = True) -> list[Analysis]:
+def analyze_batch(radiographs: list[Radiograph], models: Models, *, with_cam: bool = True) -> list[Analysis]:
     """:func:`analyze` for several films, each model called once for the whole batch.
 
     Results match :func:`analyze` film by film up to float rounding of batched convolutions
@@ -172,45 +167,23 @@ def analyze_batch(radiographs: list[Radiograph], models: Models | None = None, *
 
     Args:
         radiographs: loaded films, any sizes.
-        models: loaded packs; default packs on the best device when omitted.
+        models: loaded packs (:func:`load_models`).
         with_cam: compute the class activation maps.
     """
     if len(radiographs) <= 1:
         return [analyze(r, models, with_cam=with_cam) for r in radiographs]
-    models = models or load_models()
     started = time.perf_counter()
     segs = models.segmenter.segment_batch([r.pixels for r in radiographs])
     seg_done = time.perf_counter()
-    inputs = [models.classifier.prepare(r.pixels, s.mask if s.lungs_found else None) for r, s in zip(radiographs, segs)]
-    outputs = predict_folds(models.classifier, inputs, with_cam=with_cam)
+    inputs = [models.classifier.prepare(r.pixels, s.mask if s.lungs_found else None, s.upright_turns)
+              for r, s in zip(radiographs, segs)]
+    outputs = models.classifier.predict_batch(inputs, with_cam=with_cam)
     share = 1000.0 / len(radiographs)
     timings = {"segmentation": (seg_done - started) * share, "classification": (time.perf_counter() - seg_done) * share}
     results = []
     for radiograph, seg, model_input, output in zip(radiographs, segs, inputs, outputs):
         results.append(_assemble(radiograph, seg, model_input, output, models, with_cam, dict(timings)))
     return results
-
-
-@torch.no_grad()
-def predict_folds(classifier: FoldEnsemble, inputs: list[ModelInput], *, with_cam: bool = True) -> list[FoldOutputs]:
-    """:meth:`FoldEnsemble.predict` for several inputs, each fold network called once on the batch.
-
-    One input goes through :meth:`FoldEnsemble.predict` itself; ``tests/test_batch.py`` pins
-    that the batched path gives the same numbers.
-    """
-    if len(inputs) == 1:
-        return [classifier.predict(inputs[0], with_cam=with_cam)]
-    tensor = torch.cat([i.tensor for i in inputs]).to(classifier.device).contiguous(memory_format=torch.channels_last)
-    logits, cams = [], []
-    for network in classifier.networks:
-        features = network.forward_features(tensor)
-        logits.append(network.forward_head(features).float()[:, 0])
-        if with_cam and classifier.cam_from_features:
-            weight = network.get_classifier().weight[0].to(features.dtype)
-            cams.append(torch.einsum("c,nchw->nhw", weight, features).float())
-    probabilities = torch.sigmoid(torch.stack(logits, dim=1)).cpu().numpy()  # (films, folds)
-    cam_array = torch.stack(cams, dim=1).cpu().numpy() if cams else None  # (films, folds, h, w)
-    return [FoldOutputs(probabilities[i], None if cam_array is None else cam_array[i]) for i in range(len(inputs))]
 
 
 def _assemble(
@@ -263,4 +236,5 @@ def _assemble(
         pack=PackInfo.of(manifest),
         seg_pack=PackInfo.of(models.segmenter.manifest),
         warnings=warnings,
+        upright_turns=seg.upright_turns if seg.lungs_found else 0,
     )

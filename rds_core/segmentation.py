@@ -30,6 +30,7 @@ from scipy import ndimage
 from rds_core.geometry import Letterbox, letterbox, resize
 from rds_core.models.builders import build_network, load_state
 from rds_core.models.packs import Manifest, open_pack
+from rds_core.orientation import UprightTemplate
 from rds_core.errors import WeightPackError
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 NO_LUNGS_WARNING = "No plausible lungs found - is this a chest X-ray?"
+TURNED_WARNING = "The film seems to be stored turned by {degrees} degrees; it was classified upright."
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class LungSegmentation:
     warnings: list[str] = field(default_factory=list)
     decision: np.ndarray | None = None  # float32 decision field at model resolution (module doc)
     threshold: float = 0.5
+    upright_turns: int = 0  # np.rot90 quarter turns that make the film upright (rds_core.orientation)
 
     def mask_at(self, shape: tuple[int, int]) -> np.ndarray:
         """The mask at another (height, width), e.g. the display copy.
@@ -167,6 +170,7 @@ class LungSegmenter:
     def __init__(self, pack: str | Path, device: torch.device | str = "cpu") -> None:
         self.pack_dir, self.manifest = open_pack(pack, "segmentation")
         self.options = PostProcessing.from_manifest(self.manifest)
+        self.upright = UprightTemplate.from_manifest_extra(self.manifest.extra)  # None for older packs
         self.device = torch.device(device)
         network = build_network(self.manifest.architecture)
         self.network = load_state(network, self.pack_dir / self.manifest.tensor_files[0], self.manifest.name)
@@ -216,4 +220,9 @@ class LungSegmenter:
         warnings = [] if lungs_found else [NO_LUNGS_WARNING]
         if lungs_found and n_components == 1:
             warnings.append("Only one lung region was found; the film may be cropped or one lung opaque.")
-        return LungSegmentation(mask, area, lungs_found, n_components, confidence, warnings, decision, self.options.threshold)
+        # The small mask is enough for the shape template, and it turns with the film.
+        turns = self.upright.upright_turns(small) if lungs_found and self.upright is not None else 0
+        if turns:
+            warnings.append(TURNED_WARNING.format(degrees=(360 - 90 * turns) % 360))
+        return LungSegmentation(mask, area, lungs_found, n_components, confidence, warnings, decision,
+                                self.options.threshold, turns)

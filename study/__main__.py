@@ -4,6 +4,9 @@ Commands:
     mrmc FILE.csv [--json]   Obuchowski-Rockette MRMC analysis (`study.analysis.cli`).
     plan PILOT.csv --effect D --readers J (--cases K | --power P)
                              power or cases needed, from a pilot (`study.analysis.power`).
+    import FOLDER --truth CSV [--study NAME] [--pack P]
+                             import a case set (de-identified, AI hints) and create a study
+                             (`study.import_cli`).
     demo-setup               database, demo case set from samples/, demo study and reader
                              (`study.demo`); fast and harmless to run again.
 
@@ -116,12 +119,34 @@ def _add_demo_setup(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_run_demo_setup)
 
 
+def _run_import(args: argparse.Namespace) -> int:
+    from study.import_cli import run_import
+
+    return run_import(args)
+
+
+def _add_import(subparsers: argparse._SubParsersAction) -> None:
+    from study.import_cli import add_arguments
+
+    parser = subparsers.add_parser(
+        "import",
+        help="import a folder of films with their truth as a case set (and create a study)",
+        description="Import FOLDER with its truth CSV (file,truth or the training table's filepath,rds) "
+        "into the study database ($RDS_STUDY_DB): DICOM de-identified, AI hints computed with --pack. "
+        "With --study, also create a study over the new case set. Exit status 2 on failure.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_arguments(parser)
+    parser.set_defaults(handler=_run_import)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m study`` argument parser with all sub-commands."""
     parser = argparse.ArgumentParser(prog="python -m study", description="Reader-study tools.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_mrmc(subparsers)
     _add_plan(subparsers)
+    _add_import(subparsers)
     _add_demo_setup(subparsers)
     return parser
 

@@ -64,6 +64,7 @@ __all__ = [
 _TRUE = {"1", "1.0", "rds", "yes", "y", "true", "positive"}
 _FALSE = {"0", "0.0", "non-rds", "nonrds", "non rds", "no rds", "no", "n", "false", "negative"}
 _MAX_FILE_BYTES = 512 * 1024 * 1024
+_COLUMN_ALIASES = (("file", "filepath"), ("truth", "rds"))
 # Case ids are drawn at random below 2**53 (exact in JavaScript), so that no id seen in a
 # page, key or URL follows the order of the truth CSV.
 _CASE_ID_LIMIT = 2**53
@@ -232,6 +233,9 @@ def _read_csv(truth_csv: Path) -> list[dict[str, str]]:
     if reader.fieldnames is None:
         raise CaseImportError(f"The truth CSV {truth_csv.name} is empty.")
     columns = [str(name).strip().lower() for name in reader.fieldnames]
+    # The team's own tables say filepath / rds (docs/DATASET.md); they mean file / truth.
+    aliases = {alias: name for name, alias in _COLUMN_ALIASES if name not in columns and alias in columns}
+    columns = [aliases.get(name, name) for name in columns]
     missing = [name for name in ("file", "truth") if name not in columns]
     if missing:
         raise CaseImportError(
@@ -240,10 +244,12 @@ def _read_csv(truth_csv: Path) -> list[dict[str, str]]:
         )
     rows = []
     for raw in reader:
-        rows.append({
-            str(key).strip().lower(): (value or "").strip()
-            for key, value in raw.items() if key is not None and isinstance(value, str)
-        })
+        row = {}
+        for key, value in raw.items():
+            if key is not None and isinstance(value, str):
+                name = str(key).strip().lower()
+                row[aliases.get(name, name)] = value.strip()
+        rows.append(row)
     return rows
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 from rds_core import render
 from rds_core.imaging import Radiograph
 from rds_core.models.packs import read_manifest, resolve_pack_dir
-from rds_core.pipeline import DEFAULT_PACK, DEFAULT_SEG_PACK, Analysis, Models, analyze, load_models
+from rds_core.models.packs import default_pack_name
+from rds_core.pipeline import Analysis, Models, analyze, load_models
 from study import StudyError
 from study.cases import HintFn
 from study.records import AiHint
@@ -72,8 +73,8 @@ def hint_from_analysis(analysis: Analysis) -> AiHint:
 
 
 def make_hint_fn(
-    pack: str | Path = DEFAULT_PACK,
-    seg_pack: str | Path = DEFAULT_SEG_PACK,
+    pack: str | Path | None = None,
+    seg_pack: str | Path | None = None,
     device: str = "auto",
 ) -> HintFn:
     """Load the packs now and return a function computing the hint of one film.
@@ -84,8 +85,9 @@ def make_hint_fn(
 
     Args:
         pack: classification pack name (under ``$RDS_WEIGHTS_DIR`` or ``weights/``) or
-            folder; its positive class must be ``RDS``.
-        seg_pack: lung segmentation pack name or folder.
+            folder; its positive class must be ``RDS``. ``$RDS_DEFAULT_PACK`` or
+            ``rds-demo`` when None.
+        seg_pack: lung segmentation pack name or folder (``$RDS_SEG_PACK`` or ``lung-seg``).
         device: ``auto``, ``cpu`` or ``cuda``.
 
     Returns:
@@ -96,6 +98,7 @@ def make_hint_fn(
         HintPackError: the classification pack does not predict RDS.
     """
     # The manifest first: a pack for another disease is refused before any model loads.
+    pack = pack or default_pack_name("classification")
     manifest = read_manifest(resolve_pack_dir(pack))
     if manifest.positive_class != _POSITIVE:
         raise HintPackError(

@@ -315,3 +315,26 @@ def test_core_errors_and_warnings_translate_and_fall_back_to_english() -> None:
     known = next(iter(CORE_WARNINGS_KO))
     assert warning_text(known, "ko") == CORE_WARNINGS_KO[known] and warning_text(known, "en") == known
     assert warning_text("Something new.", "ko") == "Something new."
+
+
+def test_banner_follows_the_pack_notice(app_test: Callable[..., AppTest], random_weights_dir: Path,
+                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pack trained on real data is not called simulated; the demo pack says it is."""
+    app = app_test()
+    app.run()
+    banner = next(w.value for w in app.warning if t("notice.short", "ko") in w.value or "not for clinical" in w.value)
+    assert "Randomly initialised weights" in banner, "a non-simulated pack shows its own notice"
+    assert "simulated RDS" not in banner and "모의" not in banner
+    # The same pack with the demo pack's notice: the simulated wording comes back.
+    import json
+    import shutil
+
+    copy = tmp_path / "weights"
+    shutil.copytree(random_weights_dir, copy)
+    manifest = json.loads((copy / "rds-demo" / "manifest.json").read_text(encoding="utf-8"))
+    manifest["notice"] = "Demo weights trained on simulated RDS patterns; not for clinical use."
+    (copy / "rds-demo" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv("RDS_WEIGHTS_DIR", str(copy))
+    again = app_test()
+    again.run()
+    assert any(t("notice.long", "ko") in w.value for w in again.warning)

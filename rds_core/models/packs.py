@@ -25,6 +25,8 @@ __all__ = [
     "Architecture",
     "Manifest",
     "default_weights_dir",
+    "default_pack_name",
+    "list_packs",
     "resolve_pack_dir",
     "read_manifest",
     "write_manifest",
@@ -107,6 +109,21 @@ class Manifest:
         data = asdict(self)
         data["class_names"] = list(self.class_names)
         return data
+
+
+# The packs the app, the CLI and the study use unless told otherwise; a team with its own
+# packs points these variables at them instead of renaming folders.
+_DEFAULT_PACKS = {"classification": ("RDS_DEFAULT_PACK", "rds-demo"), "segmentation": ("RDS_SEG_PACK", "lung-seg")}
+
+
+def default_pack_name(task: str) -> str:
+    """``$RDS_DEFAULT_PACK`` / ``$RDS_SEG_PACK`` if set, else ``rds-demo`` / ``lung-seg``.
+
+    Args:
+        task: ``"classification"`` or ``"segmentation"``.
+    """
+    variable, fallback = _DEFAULT_PACKS[task]
+    return os.environ.get(variable, "").strip() or fallback
 
 
 def default_weights_dir() -> Path:
@@ -227,3 +244,30 @@ def open_pack(pack: str | os.PathLike[str], task: str) -> tuple[Path, Manifest]:
         raise WeightPackError(f"Pack '{manifest.name}' is a {manifest.task} pack, not a {task} pack.")
     verify_files(pack_dir, manifest)
     return pack_dir, manifest
+
+
+def list_packs(task: str, weights_dir: Path | None = None) -> list[tuple[str, Manifest]]:
+    """Installed packs of one task as (folder name, manifest), the default pack first.
+
+    A folder whose manifest does not parse is left out (and logged): a pack switcher must
+    not break because one pack is half-copied.
+
+    Args:
+        task: ``"classification"`` or ``"segmentation"``.
+        weights_dir: folder holding ``<pack>/manifest.json``; :func:`default_weights_dir` when None.
+    """
+    import logging
+
+    root = weights_dir or default_weights_dir()
+    found: list[tuple[str, Manifest]] = []
+    for manifest_path in sorted(root.glob("*/manifest.json")):
+        try:
+            manifest = read_manifest(manifest_path.parent)
+        except WeightPackError as exc:
+            logging.getLogger(__name__).warning("skipping pack %s: %s", manifest_path.parent.name, exc)
+            continue
+        if manifest.task == task:
+            found.append((manifest_path.parent.name, manifest))
+    default = default_pack_name(task)
+    found.sort(key=lambda item: (item[0] != default, item[0]))
+    return found
