@@ -26,7 +26,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rds_core.classification import prepare_input  # noqa: E402
-from rds_core.explain import build_cam_set, gradcam_maps, resize_mask  # noqa: E402
+from rds_core.explain import build_cam_set, gradcam_maps  # noqa: E402
+from rds_core.geometry import resize_mask  # noqa: E402
 from rds_core.imaging import load_radiograph  # noqa: E402
 from rds_core.pipeline import analyze, display_shape, load_models  # noqa: E402
 

@@ -31,6 +31,7 @@ from pages._i18n import LANGUAGE_NAMES, LANGUAGES, error_text, t
 from pages._plain import escape_markdown
 from rds_core import render
 from rds_core.errors import RadiographError, RdsError, WeightPackError
+from rds_core.geometry import fit_within
 from rds_core.imaging import Radiograph, load_radiograph
 from rds_core.models.packs import Manifest, default_pack_name, default_weights_dir, list_packs, read_manifest
 from rds_core.pipeline import Analysis, Models, analyze, load_models
@@ -573,7 +574,7 @@ THUMB_SIDE = 300
 @st.cache_data(show_spinner=False, max_entries=64)
 def _thumbnail(path: str, mtime: float) -> bytes:
     """Square gallery thumbnail of a bundled sample (never of an upload), so the grid lines up."""
-    film = render.fit_within(render.grey_rgb(load_radiograph(path).pixels), THUMB_SIDE)
+    film = fit_within(render.grey_rgb(load_radiograph(path).pixels), THUMB_SIDE)
     square = np.zeros((THUMB_SIDE, THUMB_SIDE, 3), np.uint8)
     top, left = (THUMB_SIDE - film.shape[0]) // 2, (THUMB_SIDE - film.shape[1]) // 2
     square[top:top + film.shape[0], left:left + film.shape[1]] = film

@@ -27,7 +27,7 @@ from pages._ui import (
     tr,
 )
 from rds_core import render
-from rds_core.geometry import resize
+from rds_core.geometry import fit_within
 from rds_core.pipeline import Analysis
 
 __all__ = [
@@ -249,10 +249,7 @@ def disagreement_note(analysis: Analysis) -> None:
 
 def _small(analysis: Analysis, values: np.ndarray) -> np.ndarray:
     """A display-resolution map shrunk to the grid size (drawing 8 small maps, not 8 large ones)."""
-    height, width = analysis.display.shape
-    scale = min(1.0, GRID_SIDE / max(height, width))
-    shrunk = resize(values.astype(np.float32), max(1, round(height * scale)), max(1, round(width * scale)))
-    return np.clip(shrunk, 0.0, 1.0)  # area averaging of [0, 1] values can overshoot by rounding
+    return fit_within(values.astype(np.float32), GRID_SIDE)
 
 
 def _map_jpeg(analysis: Analysis, name: str, heat: np.ndarray, opacity: float = 0.6) -> bytes:

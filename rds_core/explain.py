@@ -25,7 +25,6 @@ import torch
 from torch import nn
 
 from rds_core.classification import ModelInput
-from rds_core.geometry import resize
 
 __all__ = ["CamSet", "build_cam_set", "energy_inside", "minmax", "gradcam_maps"]
 
@@ -132,8 +131,3 @@ def _last_feature_layer(network: nn.Module) -> nn.Module:
         if isinstance(module, nn.Module) and not isinstance(module, nn.Identity):
             return module
     return list(network.children())[-3]
-
-
-def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-ish resize of a bool mask to ``shape`` (area average, then > 0.5)."""
-    return resize(mask.astype(np.float32), *shape) > 0.5

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Letterbox", "letterbox", "resize", "Box", "lung_box"]
+__all__ = ["Letterbox", "letterbox", "resize", "resize_mask", "fit_shape", "fit_within", "Box", "lung_box"]
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -22,6 +22,34 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     shrinking = height * width < image.shape[0] * image.shape[1]
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize a bool mask to ``shape`` (area average or bilinear, then > 0.5)."""
+    return resize(mask.astype(np.float32), *shape) > 0.5
+
+
+def fit_shape(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(height, width) scaled down so the long side is at most ``max_side`` (never up).
+
+    The one rule for display copies, thumbnails and viewer films.
+    """
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink a grey or RGB image (uint8 or float) to :func:`fit_shape`; returned as is when small.
+
+    Area averaging, so a shrunk film keeps its brightness and a [0, 1] float stays in
+    [0, 1] (up to rounding, which is clipped for floats).
+    """
+    height, width = image.shape[:2]
+    shape = fit_shape(height, width, max_side)
+    if shape == (height, width):
+        return image
+    out = cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return np.clip(out, 0.0, 1.0) if np.issubdtype(out.dtype, np.floating) else out
 
 
 @dataclass(frozen=True)

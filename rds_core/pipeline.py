@@ -17,7 +17,7 @@ import torch
 from rds_core.classification import FoldEnsemble, FoldOutputs, ModelInput
 from rds_core.device import resolve_device
 from rds_core.explain import CamSet, build_cam_set
-from rds_core.geometry import resize
+from rds_core.geometry import fit_shape, resize
 from rds_core.imaging.radiograph import Radiograph
 from rds_core.models.packs import Manifest, default_pack_name, resolve_pack_dir
 from rds_core.segmentation import LungSegmentation, LungSegmenter
@@ -130,9 +130,8 @@ def load_models(pack: str | Path | None = None, seg_pack: str | Path | None = No
 
 
 def display_shape(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> tuple[int, int]:
-    """Size of the display copy: the film scaled down so its long side is at most ``max_side``."""
-    scale = min(1.0, max_side / max(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    """Size of the display copy (long side at most ``max_side``; :func:`rds_core.geometry.fit_shape`)."""
+    return fit_shape(height, width, max_side)
 
 
 def analyze(radiograph: Radiograph, models: Models, *, with_cam: bool = True) -> Analysis:

@@ -32,7 +32,6 @@ __all__ = [
     "contour",
     "overlay",
     "colorbar",
-    "fit_within",
     "to_png",
     "to_jpeg",
     "blend_alpha",
@@ -218,21 +217,6 @@ def colorbar(width: int = 256, height: int = 14) -> np.ndarray:
     """
     ramp = np.linspace(0.0, 1.0, width, dtype=np.float32)
     return np.repeat(heat_colors(ramp)[None], height, axis=0)
-
-
-def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink an RGB or grey uint8 image so its long side is at most ``max_side`` (never enlarges).
-
-    Args:
-        image: uint8 array (height, width) or (height, width, 3).
-        max_side: the largest allowed side in pixels.
-    """
-    height, width = image.shape[:2]
-    scale = max_side / max(height, width)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
 
 
 def to_png(image: np.ndarray, *, compress_level: int = 1) -> bytes:

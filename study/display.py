@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+
+from rds_core.geometry import fit_within
 
 __all__ = ["MAX_ZOOM", "MIN_WIDTH", "ViewSettings", "window", "crop", "render_view", "fit_film"]
 
@@ -117,16 +118,11 @@ def render_view(pixels: np.ndarray, view: ViewSettings) -> np.ndarray:
 def fit_film(pixels: np.ndarray, max_side: int) -> np.ndarray:
     """Shrink a float film so its long side is at most ``max_side`` (never enlarges).
 
-    Keeps enough pixels for zooming while bounding the work per slider move.
+    Keeps enough pixels for zooming while bounding the work per slider move
+    (:func:`rds_core.geometry.fit_within`, area averaging).
 
     Args:
         pixels: float film in [0, 1].
         max_side: the largest allowed side in pixels.
     """
-    height, width = pixels.shape
-    scale = max_side / max(height, width)
-    if scale >= 1.0:
-        return np.asarray(pixels, dtype=np.float32)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    image = Image.fromarray(np.asarray(pixels, dtype=np.float32), mode="F")
-    return np.clip(np.asarray(image.resize(size, Image.Resampling.BOX), dtype=np.float32), 0.0, 1.0)
+    return fit_within(np.asarray(pixels, dtype=np.float32), max_side)

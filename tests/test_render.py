@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from rds_core.geometry import fit_within
 from rds_core.render import (
     HEAT_STOPS,
     blend_alpha,
     LUNG_CONTOUR_RGB,
     colorbar,
     contour,
-    fit_within,
     grey_rgb,
     heat_colors,
     overlay,
