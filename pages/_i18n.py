@@ -11,7 +11,6 @@ from __future__ import annotations
 from pages._strings import lookup
 
 from rds_core import errors
-from rds_core.segmentation import NO_LUNGS_WARNING
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "STRINGS", "ERROR_KINDS_KO", "CORE_WARNINGS_KO", "t", "error_text", "warning_text"]
 
@@ -286,20 +285,24 @@ ERROR_KINDS_KO: dict[type[errors.RdsError], str] = {
     errors.WeightPackError: "모델 팩을 불러올 수 없습니다.",
 }
 
-# Korean versions of pipeline warnings a visitor is likely to see (others stay in English).
+# Korean versions of every coded warning of rds_core (rds_core.warnings_catalog), by code.
 CORE_WARNINGS_KO: dict[str, str] = {
-    NO_LUNGS_WARNING: "폐로 보이는 부분을 찾지 못했습니다 - 흉부 X선 사진이 맞나요?",
-    "Only one lung region was found; the film may be cropped or one lung opaque.":
-        "폐가 한쪽만 보입니다. 사진이 잘렸거나 한쪽 폐가 하얗게 보일 수 있습니다.",
-    "The classifier saw the whole film because no lungs were found; its score means little.":
-        "폐를 찾지 못해 사진 전체로 점수를 냈습니다. 이 점수는 의미가 거의 없습니다.",
-    "The image is grey stored as colour (RGB) and was converted to one grey channel.":
-        "흑백 사진이 컬러(RGB) 형식으로 저장되어 있어 흑백으로 바꾸었습니다.",
-    "The image was turned upright as its EXIF orientation tag asks.": "사진의 EXIF 방향 정보에 따라 바로 세웠습니다.",
-    "The image has transparent parts; transparency was ignored.": "사진의 투명한 부분은 무시했습니다.",
-    "The file does not say how grey values map to brightness; MONOCHROME2 was assumed.":
-        "파일에 밝기 해석 방식이 없어 MONOCHROME2 로 가정했습니다.",
-    "The window stored in the file is invalid and was ignored.": "파일에 저장된 창(window) 값이 잘못되어 무시했습니다.",
+    "no_lungs": "폐로 보이는 부분을 찾지 못했습니다 - 흉부 X선 사진이 맞나요?",
+    "one_lung": "폐가 한쪽만 보입니다. 사진이 잘렸거나 한쪽 폐가 하얗게 보일 수 있습니다.",
+    "whole_film": "폐를 찾지 못해 사진 전체로 점수를 냈습니다. 이 점수는 의미가 거의 없습니다.",
+    "turned": "사진이 {degrees}도 돌아간 채 저장된 것으로 보여, 바로 세워서 판독했습니다.",
+    "rgb_grey": "흑백 사진이 컬러(RGB) 형식으로 저장되어 있어 흑백으로 바꾸었습니다.",
+    "exif_turned": "사진의 EXIF 방향 정보에 따라 바로 세웠습니다.",
+    "transparency": "사진의 투명한 부분은 무시했습니다.",
+    "few_bits": "16비트 사진이 {bits}비트만 쓰고 있어 그 범위로 맞추었습니다.",
+    "blank_raster": "사진이 한 가지 회색뿐입니다. 올바른 파일을 내보냈는지 확인해 주세요.",
+    "no_photometric": "파일에 밝기 해석 방식이 없어 MONOCHROME2 로 가정했습니다.",
+    "secondary_capture": "원본 X선이 아니라 사진을 스캔하거나 화면을 캡처한 파일입니다. 결과의 신뢰도가 낮을 수 있습니다.",
+    "no_modality": "파일에 영상 종류(modality)가 없습니다. 흉부 X선 사진이 맞는지 확인해 주세요.",
+    "empty_modality_lut": "파일의 modality LUT 가 비어 있어 무시했습니다.",
+    "bad_window": "파일에 저장된 창(window) 값이 잘못되어 무시했습니다.",
+    "window_blank": "파일에 저장된 창(window) 값으로는 한 가지 회색만 보여, 그 값을 무시하고 전체 범위를 보여 줍니다.",
+    "blank_dicom": "모든 화소의 값이 같습니다. 올바른 파일을 내보냈는지 확인해 주세요.",
 }
 
 
@@ -331,7 +334,11 @@ def warning_text(warning: str, lang: str) -> str:
     """A pipeline warning in the UI language (English when no translation is known).
 
     Args:
-        warning: one sentence from ``Analysis.warnings``.
+        warning: one entry of ``Analysis.warnings`` (a :class:`rds_core.warnings_catalog.CodedWarning`
+            carries the code its translation is keyed by; a plain string stays as it is).
         lang: the UI language.
     """
-    return CORE_WARNINGS_KO.get(warning, warning) if lang == "ko" else warning
+    code = getattr(warning, "code", None)
+    if lang != "ko" or code not in CORE_WARNINGS_KO:
+        return str(warning)
+    return CORE_WARNINGS_KO[code].format(**warning.fields)

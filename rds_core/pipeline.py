@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rds_core.warnings_catalog import warning
 from rds_core.classification import FoldEnsemble, FoldOutputs, ModelInput
 from rds_core.device import resolve_device
 from rds_core.explain import CamSet, build_cam_set
@@ -215,7 +216,7 @@ def _assemble(
     probability = float(probabilities.mean())
     warnings = list(radiograph.warnings) + list(seg.warnings)
     if not seg.lungs_found:
-        warnings.append("The classifier saw the whole film because no lungs were found; its score means little.")
+        warnings.append(warning("whole_film"))
     return Analysis(
         radiograph=radiograph,
         display=display,

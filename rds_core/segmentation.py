@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from rds_core.warnings_catalog import warning
 from rds_core.geometry import Letterbox, letterbox, resize
 from rds_core.models.builders import build_network, load_state
 from rds_core.models.packs import Manifest, open_pack
@@ -45,8 +46,7 @@ __all__ = [
     "NO_LUNGS_WARNING",
 ]
 
-NO_LUNGS_WARNING = "No plausible lungs found - is this a chest X-ray?"
-TURNED_WARNING = "The film seems to be stored turned by {degrees} degrees; it was classified upright."
+NO_LUNGS_WARNING = warning("no_lungs")
 
 
 @dataclass(frozen=True)
@@ -219,10 +219,10 @@ class LungSegmenter:
         )
         warnings = [] if lungs_found else [NO_LUNGS_WARNING]
         if lungs_found and n_components == 1:
-            warnings.append("Only one lung region was found; the film may be cropped or one lung opaque.")
+            warnings.append(warning("one_lung"))
         # The small mask is enough for the shape template, and it turns with the film.
         turns = self.upright.upright_turns(small) if lungs_found and self.upright is not None else 0
         if turns:
-            warnings.append(TURNED_WARNING.format(degrees=(360 - 90 * turns) % 360))
+            warnings.append(warning("turned", degrees=(360 - 90 * turns) % 360))
         return LungSegmentation(mask, area, lungs_found, n_components, confidence, warnings, decision,
                                 self.options.threshold, turns)

@@ -20,6 +20,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from pages import _ui as ui
+from rds_core.warnings_catalog import WARNINGS, warning
 from pages._i18n import CORE_WARNINGS_KO, ERROR_KINDS_KO, LANGUAGES, STRINGS, error_text, t, warning_text
 from rds_core.errors import ColourImageError, UnsupportedFormatError
 from rds_core.imaging import load_radiograph
@@ -312,9 +313,16 @@ def test_core_errors_and_warnings_translate_and_fall_back_to_english() -> None:
     error = ColourImageError("x.png is a colour image.")
     assert error_text(error, "en") == ("x.png is a colour image.", None)
     assert error_text(error, "ko") == (ERROR_KINDS_KO[ColourImageError], "x.png is a colour image.")
-    known = next(iter(CORE_WARNINGS_KO))
-    assert warning_text(known, "ko") == CORE_WARNINGS_KO[known] and warning_text(known, "en") == known
+    known = warning("turned", degrees=90)
+    assert warning_text(known, "ko") == CORE_WARNINGS_KO["turned"].format(degrees=90) and warning_text(known, "en") == known
     assert warning_text("Something new.", "ko") == "Something new."
+
+
+def test_every_coded_warning_has_both_languages_with_the_same_fields() -> None:
+    assert set(CORE_WARNINGS_KO) == set(WARNINGS)
+    for code, english in WARNINGS.items():
+        fields = [{f for _, f, _, _ in string.Formatter().parse(text) if f} for text in (english, CORE_WARNINGS_KO[code])]
+        assert fields[0] == fields[1], code
 
 
 def test_banner_follows_the_pack_notice(app_test: Callable[..., AppTest], random_weights_dir: Path,

@@ -26,6 +26,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from rds_core.warnings_catalog import warning
 from rds_core.errors import (
     ColourImageError,
     CorruptFileError,
@@ -152,7 +153,7 @@ def _load(data: bytes, name: str, *, max_pixels: int, min_side: int) -> Radiogra
     if not str(ds.get("PhotometricInterpretation") or "").strip():
         # Old ACR-NEMA files may omit it; MONOCHROME2 is the default reading of grey pixels.
         ds.PhotometricInterpretation = photometric
-        warnings.append("The file does not say how grey values map to brightness; MONOCHROME2 was assumed.")
+        warnings.append(warning("no_photometric"))
     rows, columns = _int_attr(ds, "Rows", name), _int_attr(ds, "Columns", name)
     check_dimensions(rows, columns, name, max_pixels=max_pixels, min_side=min_side)
     _ensure_transfer_syntax(ds)
@@ -277,14 +278,9 @@ def _check_chest_film(ds: Dataset, name: str, modality: str | None, warnings: li
             "choose a chest film, or correct the body part at the X-ray unit if the label is wrong."
         )
     if modality in CAPTURE_MODALITIES or "Secondary Capture" in sop_class.name:
-        warnings.append(
-            "The file is a secondary capture (a scan or screenshot of a film), not the original X-ray; the "
-            "result may be less reliable."
-        )
+        warnings.append(warning("secondary_capture"))
     elif modality is None:
-        warnings.append(
-            "The file does not say which kind of image it is (no modality); check that it is a chest X-ray."
-        )
+        warnings.append(warning("no_modality"))
     elif modality not in RADIOGRAPH_MODALITIES:
         raise NotARadiographError(
             f"{who(name)} is an image of modality {modality}, not a chest X-ray (CR or DX); choose the CR or DX "
@@ -344,7 +340,7 @@ def _drop_empty_modality_lut(ds: Dataset, warnings: list[str]) -> None:
     usable = len(items) > 0 and items[0].get("LUTDescriptor") is not None and items[0].get("LUTData") is not None
     if not usable:
         del ds.ModalityLUTSequence
-        warnings.append("The file's modality LUT is empty and was ignored.")
+        warnings.append(warning("empty_modality_lut"))
 
 
 def _int_attr(ds: Dataset, keyword: str, name: str, default: int | None = None) -> int:
@@ -398,16 +394,13 @@ def _to_display(stored: np.ndarray, ds: Dataset, warnings: list[str]) -> np.ndar
     voi_range = _voi_output_range(ds, probe) if probe is not None else None
     if voi_range is None:
         if probe is not None:
-            warnings.append("The window stored in the file is invalid and was ignored.")
+            warnings.append(warning("bad_window"))
         # No display intent in the file: stretch the actual value range.
         return _stretch(modality_values, warnings)
     pixels = to_unit_float32(apply_voi_lut(modality_values, ds), *voi_range)
     if is_blank(pixels):
         # A window entirely above or below the pixel values (a mis-set export) would show one flat grey.
-        warnings.append(
-            "The image is blank (a single grey level) with the window stored in the file, so that window was "
-            "ignored and the full range of values is shown."
-        )
+        warnings.append(warning("window_blank"))
         return _stretch(modality_values, warnings)
     return pixels
 
@@ -416,7 +409,7 @@ def _stretch(values: np.ndarray, warnings: list[str]) -> np.ndarray:
     """Map the actual value range onto [0, 1]; warn when the image itself holds a single value."""
     low, high = float(values.min()), float(values.max())
     if high <= low:
-        warnings.append("The image is blank (every pixel has the same value); check that the right file was exported.")
+        warnings.append(warning("blank_dicom"))
     return to_unit_float32(values, low, high)
 
 

@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from rds_core.warnings_catalog import warning
 from rds_core.errors import (
     ColourImageError,
     CorruptFileError,
@@ -100,7 +101,7 @@ def load_raster(data: bytes, name: str, file_format: str, *, max_pixels: int, mi
         pixels, bits = _grey_pixels(upright, name, warnings)
         pixels = downscale_to_working(pixels)  # modes `_shrink` cannot reduce (16-bit, palette)
         if is_blank(pixels):
-            warnings.append("The image is blank (a single grey level); check that the right file was exported.")
+            warnings.append(warning("blank_raster"))
 
     return Radiograph(
         pixels=pixels,
@@ -117,7 +118,7 @@ def _apply_exif_orientation(image: Image.Image, warnings: list[str]) -> Image.Im
     orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     if orientation in (None, 1):
         return image
-    warnings.append("The image was turned upright as its EXIF orientation tag asks.")
+    warnings.append(warning("exif_turned"))
     return ImageOps.exif_transpose(image)
 
 
@@ -186,7 +187,7 @@ def _sixteen_bit(values: np.ndarray, warnings: list[str]) -> np.ndarray:
     """
     bits = max(8, int(values.max()).bit_length())
     if bits < 16:
-        warnings.append(f"The 16-bit image uses only {bits} bits and was scaled to that range.")
+        warnings.append(warning("few_bits", bits=bits))
     return to_unit_float32(values, 0.0, float(2**bits - 1))
 
 
@@ -202,7 +203,7 @@ def _grey_from_colour(values: np.ndarray, name: str, warnings: list[str]) -> np.
             f"{who(name)} is a colour image ({coloured:.0%} of its pixels are coloured), not a grey-scale X-ray; "
             "choose the original radiograph."
         )
-    warnings.append("The image is grey stored as colour (RGB) and was converted to one grey channel.")
+    warnings.append(warning("rgb_grey"))
     if values.shape[2] == 4:
         _note_transparency(values[..., 3], warnings)
     grey = values[..., :3].sum(axis=2, dtype=np.float32)  # the channel mean also averages JPEG noise
@@ -213,4 +214,4 @@ def _grey_from_colour(values: np.ndarray, name: str, warnings: list[str]) -> np.
 
 def _note_transparency(alpha: np.ndarray, warnings: list[str]) -> None:
     if alpha.min() < 255:
-        warnings.append("The image has transparent parts; transparency was ignored.")
+        warnings.append(warning("transparency"))
