@@ -109,8 +109,7 @@ def prepare_input(
         box = Box(0, height, 0, width)
         crop = pixels
     square, fit = letterbox(crop.astype(np.float32, copy=False), pre.size)
-    tensor = torch.from_numpy((square - pre.mean) / pre.std)[None, None]
-    return ModelInput(tensor, box, fit, film_shape, turns)
+    return ModelInput(pre.to_tensor(square), box, fit, film_shape, turns)
 
 
 class FoldEnsemble:

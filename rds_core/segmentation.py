@@ -30,7 +30,7 @@ from scipy import ndimage
 from rds_core.warnings_catalog import warning
 from rds_core.geometry import Letterbox, letterbox, resize
 from rds_core.models.builders import build_network, load_state
-from rds_core.models.packs import Manifest, open_pack
+from rds_core.models.packs import PostProcessing, open_pack
 from rds_core.orientation import UprightTemplate
 from rds_core.errors import WeightPackError
 
@@ -47,31 +47,6 @@ __all__ = [
 ]
 
 NO_LUNGS_WARNING = warning("no_lungs")
-
-
-@dataclass(frozen=True)
-class PostProcessing:
-    """Post-processing settings, chosen on validation and stored in the pack manifest."""
-
-    threshold: float = 0.5
-    median: int = 5  # median filter kernel in model pixels (odd; 0/1 = off)
-    keep_components: int = 2
-    min_component_fraction: float = 0.15  # of the largest component, to count as a lung
-    fill_holes: bool = True
-    tta_rotations: tuple[int, ...] = (0,)
-    min_area_fraction: float = 0.04  # lungs found only if the mask covers this much ...
-    max_area_fraction: float = 0.75  # ... and no more than this of the film
-    min_confidence: float = 0.75  # mean probability inside the mask
-
-    @classmethod
-    def from_manifest(cls, manifest: Manifest) -> "PostProcessing":
-        options = dict(manifest.postprocessing)
-        if "tta_rotations" in options:
-            options["tta_rotations"] = tuple(int(r) for r in options["tta_rotations"])
-        try:
-            return cls(**options)
-        except TypeError as exc:
-            raise WeightPackError(f"Pack '{manifest.name}' has unknown post-processing options ({exc}).") from exc
 
 
 @dataclass
@@ -169,7 +144,7 @@ class LungSegmenter:
 
     def __init__(self, pack: str | Path, device: torch.device | str = "cpu") -> None:
         self.pack_dir, self.manifest = open_pack(pack, "segmentation")
-        self.options = PostProcessing.from_manifest(self.manifest)
+        self.options = self.manifest.postprocessing or PostProcessing()
         self.upright = UprightTemplate.from_manifest_extra(self.manifest.extra)  # None for older packs
         self.device = torch.device(device)
         network = build_network(self.manifest.architecture)
@@ -180,8 +155,7 @@ class LungSegmenter:
         """Letterbox and normalise a film into a (1, 1, size, size) tensor."""
         pre = self.manifest.preprocessing
         square, box = letterbox(pixels, pre.size)
-        tensor = torch.from_numpy((square - pre.mean) / pre.std)[None, None]
-        return tensor, box
+        return pre.to_tensor(square), box
 
     def probability_square(self, tensor: torch.Tensor) -> np.ndarray:
         """Lung probability in model space, averaged over the configured rotations."""

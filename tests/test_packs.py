@@ -119,3 +119,21 @@ def test_preprocessing_comes_from_the_manifest(packs: tuple[Path, Path]) -> None
     # (0.4 - mean) / std == 0 inside the film; the letterbox padding is (0 - 0.4) / 0.2.
     assert float(model_input.tensor[0, 0, 24, 24]) == pytest.approx(0.0)
     assert float(model_input.tensor[0, 0, 24, 0]) == pytest.approx(-2.0)
+
+
+def test_postprocessing_typo_fails_when_the_manifest_is_read(packs: tuple[Path, Path]) -> None:
+    """A misspelt post-processing key is a broken pack at load time, not a surprise later."""
+    _, seg_dir = packs
+    _edit_manifest(seg_dir, postprocessing={"threshhold": 0.5})
+    with pytest.raises(WeightPackError, match="unknown post-processing options"):
+        read_manifest(seg_dir)
+
+
+def test_preprocessing_normalises_and_round_trips() -> None:
+    from rds_core.models.packs import Preprocessing
+
+    pre = Preprocessing(size=4, mean=0.5, std=0.25)
+    square = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
+    tensor = pre.to_tensor(square)
+    assert tuple(tensor.shape) == (1, 1, 4, 4) and float(tensor.min()) == -2.0 and float(tensor.max()) == 2.0
+    assert np.allclose(pre.denormalise(pre.normalise(square)), square)

@@ -22,6 +22,7 @@ from rds_core.errors import WeightPackError
 __all__ = [
     "FORMAT_VERSION",
     "Preprocessing",
+    "PostProcessing",
     "Architecture",
     "Manifest",
     "default_weights_dir",
@@ -58,6 +59,46 @@ class Preprocessing:
     lung_masked: bool = False
     crop_margin: float = 0.05
 
+    def normalise(self, images: Any) -> Any:
+        """``(x - mean) / std`` for a numpy array or torch tensor of [0, 1] films."""
+        return (images - self.mean) / self.std
+
+    def denormalise(self, images: Any) -> Any:
+        """The inverse of :meth:`normalise` (back to [0, 1])."""
+        return images * self.std + self.mean
+
+    def to_tensor(self, square: Any) -> Any:
+        """A (size, size) [0, 1] numpy square -> the normalised (1, 1, size, size) model input."""
+        import torch
+
+        return torch.from_numpy(self.normalise(square))[None, None]
+
+
+@dataclass(frozen=True)
+class PostProcessing:
+    """Segmentation post-processing, chosen on validation and stored in the pack manifest."""
+
+    threshold: float = 0.5
+    median: int = 5  # median filter kernel in model pixels (odd; 0/1 = off)
+    keep_components: int = 2
+    min_component_fraction: float = 0.15  # of the largest component, to count as a lung
+    fill_holes: bool = True
+    tta_rotations: tuple[int, ...] = (0,)
+    min_area_fraction: float = 0.04  # lungs found only if the mask covers this much ...
+    max_area_fraction: float = 0.75  # ... and no more than this of the film
+    min_confidence: float = 0.75  # mean probability inside the mask
+
+    @classmethod
+    def from_dict(cls, options: dict[str, Any], pack_name: str) -> "PostProcessing":
+        """Parse the manifest's ``postprocessing`` object; an unknown key is a broken pack."""
+        options = dict(options)
+        if "tta_rotations" in options:
+            options["tta_rotations"] = tuple(int(r) for r in options["tta_rotations"])
+        try:
+            return cls(**options)
+        except TypeError as exc:
+            raise WeightPackError(f"Pack '{pack_name}' has unknown post-processing options ({exc}).") from exc
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -91,7 +132,7 @@ class Manifest:
     threshold_rule: str = ""
     training_data: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
-    postprocessing: dict[str, Any] = field(default_factory=dict)
+    postprocessing: PostProcessing | None = None  # segmentation packs only
     notice: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -199,7 +240,8 @@ def read_manifest(pack_dir: Path) -> Manifest:
             threshold_rule=str(data.get("threshold_rule", "")),
             training_data=str(data.get("training_data", "")),
             metrics=dict(data.get("metrics", {})),
-            postprocessing=dict(data.get("postprocessing", {})),
+            postprocessing=PostProcessing.from_dict(data.get("postprocessing") or {}, label)
+            if task == "segmentation" else None,
             notice=str(data.get("notice", "")),
             extra=dict(data.get("extra", {})),
         )

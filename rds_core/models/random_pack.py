@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from rds_core.models.builders import build_network, save_pack
-from rds_core.models.packs import Architecture, Manifest, Preprocessing
+from rds_core.models.packs import Architecture, Manifest, PostProcessing, Preprocessing
 
 __all__ = ["write_random_classifier_pack", "write_random_segmentation_pack"]
 
@@ -51,6 +51,6 @@ def write_random_segmentation_pack(
     manifest = Manifest(
         name=pack_dir.name, version="0.0.0-random", task="segmentation", class_names=("background", "lung"),
         architecture=architecture, preprocessing=Preprocessing(size=size), files={},
-        training_data="none (random initialisation)", notice=RANDOM_NOTICE, postprocessing=postprocessing or {},
+        training_data="none (random initialisation)", notice=RANDOM_NOTICE, postprocessing=PostProcessing.from_dict(postprocessing or {}, pack_dir.name),
     )
     return save_pack(pack_dir, manifest, {"model.safetensors": build_network(architecture).state_dict()}, fp16=False)

@@ -249,7 +249,7 @@ def _build_examples(frame: pd.DataFrame, args: argparse.Namespace, pre: Preproce
     if not images:
         raise ValueError("No film could be read; see the rejected rows.")
     # Tensors are stored normalised: undo to [0, 1] for augmentation, renormalise later.
-    stack = np.stack(images) * pre.std + pre.mean
+    stack = pre.denormalise(np.stack(images))
     return {"images": stack.astype(np.float32), "labels": np.array(labels), "film": np.array(film),
             "grade": np.array(grades), "area": np.array(areas), "rows": np.array(rows), "extent": np.array(extents)}
 
@@ -262,7 +262,7 @@ def _predict(network: torch.nn.Module, images: np.ndarray, pre: Preprocessing, d
     out = []
     with torch.no_grad():
         for start in range(0, len(images), 64):
-            batch = torch.from_numpy((images[start : start + 64] - pre.mean) / pre.std)[:, None]
+            batch = torch.from_numpy(pre.normalise(images[start : start + 64]))[:, None]
             out.append(torch.sigmoid(network(batch.to(device).contiguous(memory_format=torch.channels_last))).float().cpu())
     return torch.cat(out)[:, 0].numpy() if out else np.zeros(0)
 
@@ -325,7 +325,7 @@ def _train_fold(fold: int, train_idx: np.ndarray, inner_idx: np.ndarray, data: d
     def batch_of(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         rows = rows_t[index]
         images = augment(images_t[rows].to(device, non_blocking=True), generator)
-        images = ((images - pre.mean) / pre.std).contiguous(memory_format=torch.channels_last)
+        images = pre.normalise(images).contiguous(memory_format=torch.channels_last)
         return images, torch.from_numpy(labels[rows.numpy()]).float().to(device)
 
     def score(model: torch.nn.Module) -> float:

@@ -107,11 +107,11 @@ def _loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _predict(network: torch.nn.Module, images: torch.Tensor, device: torch.device, mean: float, std: float) -> np.ndarray:
+def _predict(network: torch.nn.Module, images: torch.Tensor, device: torch.device, pre: Preprocessing) -> np.ndarray:
     network.eval()
     out = []
     for start in range(0, len(images), 16):
-        batch = ((images[start : start + 16] - mean) / std).to(device).contiguous(memory_format=torch.channels_last)
+        batch = pre.normalise(images[start : start + 16]).to(device).contiguous(memory_format=torch.channels_last)
         out.append(torch.sigmoid(network(batch)).float().cpu())
     return torch.cat(out)[:, 0].numpy()
 
@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         architecture=architecture, preprocessing=preprocessing, files={},
         threshold=options.threshold,
         training_data=args.training_data or f"{len(parts['train'])} films from {args.csv.name}",
-        postprocessing={k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items()},
+        postprocessing=options,
         notice="Research demo weights; not for clinical use.",
         extra=strict_json({"hyperparameters": run_arguments(args), "data_hash": digest, "git_commit": git_commit(),
                            # which way up a film is, from its mask (rds_core.orientation); training masks only
@@ -222,10 +222,10 @@ def _train(network: torch.nn.Module, parts: dict[str, pd.DataFrame], args: argpa
 
     def batch_of(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images, masks = augment_batch(train_x[index].to(device, non_blocking=True), train_y[index].to(device, non_blocking=True), generator)
-        return ((images - pre.mean) / pre.std).contiguous(memory_format=torch.channels_last), masks
+        return pre.normalise(images).contiguous(memory_format=torch.channels_last), masks
 
     def score(model: torch.nn.Module) -> float:
-        val_prob = _predict(model, val_x, device, pre.mean, pre.std)
+        val_prob = _predict(model, val_x, device, pre)
         return float(np.mean([dice(p > 0.5, t[0].numpy() > 0.5) for p, t in zip(val_prob, val_y)]))
 
     tensorboard = tensorboard_writer(run_dir / "tensorboard", args.tensorboard and distributed.is_main)
@@ -252,7 +252,7 @@ def _choose_postprocessing(network: torch.nn.Module, val: pd.DataFrame, device: 
         probs = []
         for pixels in films:
             square, box = letterbox(pixels, pre.size)
-            tensor = torch.from_numpy((square - pre.mean) / pre.std)[None, None]
+            tensor = pre.to_tensor(square)
             probs.append((box, rotation_averaged_probability(network, tensor, rotations, device)))
         for median in (0, 5, 9):
             for fill in (False, True):
