@@ -40,7 +40,7 @@ from rds_core import render
 from rds_core.errors import RdsError
 from rds_core.imaging import load_radiograph
 from study import StudyError
-from study.display import MAX_ZOOM, MIN_WIDTH, ViewSettings, fit_film, render_view
+from study.window_level import MAX_ZOOM, MIN_WIDTH, ViewSettings, fit_film, render_view
 from study.protocol import AnswerConflictError, OutOfOrderError, WashoutError, mark_viewed, next_task, submit_answer
 from study.reader_session import InvalidSessionTokenError, issue_token, needs_renewal, verify_token
 from study.records import AiHint, AnswerKey, Progress, ReadTelemetry, StudyComplete, Task, WashoutPending

@@ -5,7 +5,7 @@ sources (real studies with answers, and a simulated study), loads a tidy table o
 filters it, and turns `study.analysis` results into tables and one plain-language line.
 No Streamlit here, so everything can be tested directly.
 
-The simulated study (`simulated_study`) is the binormal model of `study.analysis.simulate`
+The simulated study (`simulated_study`) is the binormal model of `study.analysis.simulated_readers`
 with the study's own arm names (``none`` and ``score_heatmap``) and a fixed seed, so the team
 sees the dashboard recover the effect that was put in before any real answer exists.
 """
@@ -24,7 +24,7 @@ from study.analysis.errors import ReadTableError
 from study.analysis.export import to_imrmc_text, write_long_csv
 from study.analysis.mrmc import DifferenceTest, MrmcResult, mrmc
 from study.analysis.multiplicity import multiplicity_plan
-from study.analysis.simulate import SimulatedStudy, SimulationSettings, simulate_study
+from study.analysis.simulated_readers import SimulatedStudy, SimulationSettings, simulate_study
 from study.analysis.table import sorted_labels
 from study.records import ARMS
 

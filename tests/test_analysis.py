@@ -279,7 +279,7 @@ def test_holm_adjustment_matches_its_definition() -> None:
 def test_multiplicity_plan_claims_nothing_when_the_global_test_fails() -> None:
     from study.analysis import mrmc, simulate_study
     from study.analysis.multiplicity import multiplicity_plan
-    from study.analysis.simulate import SimulationSettings
+    from study.analysis.simulated_readers import SimulationSettings
 
     reads = simulate_study(SimulationSettings(n_readers=4, n_diseased=20, n_nondiseased=20,
                                               ai_weight=0.0), seed=3).reads

@@ -31,7 +31,7 @@ from study.analysis.export import (
 from study.analysis.intervals import auc_with_ci, wilson_interval
 from study.analysis.mrmc import MrmcResult, mrmc, or_analysis
 from study.analysis.reader_metrics import reader_metrics, role_summary
-from study.analysis.simulate import SimulatedStudy, SimulationSettings, simulate_study
+from study.analysis.simulated_readers import SimulatedStudy, SimulationSettings, simulate_study
 from study.analysis.switching import switching, switching_by_arm
 from study.analysis.table import DEFAULT_SCALE, MRMC_COLUMNS, MrmcData, mrmc_data
 from study.analysis.timing import reading_time_summary

@@ -715,7 +715,7 @@ def mrmc(
         The `MrmcResult`.
 
     Example:
-        >>> from study.analysis.simulate import simulate_study
+        >>> from study.analysis.simulated_readers import simulate_study
         >>> result = mrmc(simulate_study(seed=1).reads, modalities=("aided", "unaided"))
         >>> result.rrrc.difference.estimate > 0
         True

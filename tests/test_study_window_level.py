@@ -1,11 +1,11 @@
-"""Window/level and zoom of the reader's film (``study.display``): conventions and refusals."""
+"""Window/level and zoom of the reader's film (``study.window_level``): conventions and refusals."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from study.display import MAX_ZOOM, ViewSettings, crop, fit_film, render_view, window
+from study.window_level import MAX_ZOOM, ViewSettings, crop, fit_film, render_view, window
 
 RAMP = np.linspace(0.0, 1.0, 101, dtype=np.float32)[None, :]
 
