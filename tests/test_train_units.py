@@ -196,3 +196,17 @@ def test_publish_opens_files_and_folders_written_under_a_private_umask(tmp_path:
     assert (tmp_path / "pack" / "sub").stat().st_mode & 0o777 == 0o755
     assert (tmp_path / "pack" / "manifest.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "pack" / "sub" / "x.bin").stat().st_mode & 0o777 == 0o644
+
+
+def test_data_hash_accepts_tables_without_some_masks(tmp_path) -> None:
+    """Two tables concatenated, one without a mask column: the missing cells are NaN, not paths."""
+    import pandas as pd
+
+    from rds_core.train.run_folder import data_hash
+
+    film = tmp_path / "a.png"
+    film.write_bytes(b"x")
+    frame = pd.concat([pd.DataFrame({"image": [str(film)], "mask": [str(film)]}), pd.DataFrame({"image": [str(film)]})],
+                      ignore_index=True)
+    digest = data_hash(frame, ["image", "mask"])
+    assert len(digest) == 16 and digest == data_hash(frame, ["image", "mask"])

@@ -54,7 +54,9 @@ def data_hash(frame: pd.DataFrame, columns: Iterable[str], file_columns: Iterabl
     for column in file_columns:
         if column not in frame.columns:
             continue
-        for path in frame[column].astype(str):
+        for value in frame[column].tolist():
+            # pandas 3 keeps a missing cell as NaN even after astype(str): no path, no stat
+            path = value if isinstance(value, str) else ""
             try:
                 stat = os.stat(path) if path else None
             except OSError:
