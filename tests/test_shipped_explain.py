@@ -48,7 +48,8 @@ def test_score_does_not_care_how_the_film_was_turned(models, name: str) -> None:
 def test_devices_move_the_score_little_and_the_map_does_not_follow_them(models) -> None:
     changes, ratios = [], []
     rng = np.random.default_rng(4)
-    for name in FILMS:
+    # The target is an average over films: every bundled raster sample, two random device sets each.
+    for name in sorted(p.name for p in SAMPLES.glob("*.png")):
         film = load_radiograph(SAMPLES / name)
         clean = analyze(film, models)
         for _ in range(2):
