@@ -19,26 +19,7 @@ import time
 from pathlib import Path
 
 from rds_core.errors import RdsError
-
-SUPPORTED_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm", ".dicom", ""}
-
-
-def _inputs(paths: list[Path]) -> list[Path]:
-    """Expand folders (recursively) into files; keep explicit files as given."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            files.extend(p for p in found if p.suffix.lower() in SUPPORTED_SUFFIXES)
-            skipped = sorted({p.suffix.lower() for p in found if p.suffix.lower() not in SUPPORTED_SUFFIXES})
-            if skipped:  # say so: a folder of .j2k exports must not look like an empty folder
-                count = sum(1 for p in found if p.suffix.lower() not in SUPPORTED_SUFFIXES)
-                print(f"note: skipped {count} files in {path} whose names do not end in .png, .jpg, .jpeg, .dcm or "
-                      f".dicom ({', '.join(skipped)}); rename them to include them.", file=sys.stderr)
-        else:
-            files.append(path)
-    return files
-
+from rds_core.inputs import expand_inputs
 
 def _unique_stems(files: list[Path]) -> list[str]:
     """Output stems; films with the same name in different folders get a numeric suffix."""
@@ -65,7 +46,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     from rds_core.batch import Job, Outcome, run_local
     from rds_core.pipeline import load_models
 
-    files = _inputs(args.inputs)
+    files = expand_inputs(args.inputs)
     if args.dicom_out or args.dicomweb:  # DICOM results / PACS: rds_core.dicom_out (issue 12)
         from rds_core.dicom_out.runner import dicom_command
 
@@ -80,7 +61,6 @@ def analyze_command(args: argparse.Namespace) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     failed, started = 0, time.perf_counter()
-    summary_rows: list[dict[str, object]] = []
     jobs = [Job(path, stem) for path, stem in zip(files, _unique_stems(files))]
     progress = tqdm(total=len(jobs), disable=len(jobs) <= 3 or not sys.stderr.isatty(), unit="film", file=sys.stderr)
 
@@ -102,12 +82,11 @@ def analyze_command(args: argparse.Namespace) -> int:
                              prefetch=args.prefetch, threads=args.threads, on_outcome=report)
     progress.close()
     if args.summary is not None:
-        summary_rows = [{k: v for k, v in o.record.items() if not isinstance(v, (dict, list))}
-                        for o in outcomes if o.record is not None]
-    if args.summary is not None:
         import pandas as pd
 
-        pd.DataFrame(summary_rows).to_csv(args.summary, index=False)
+        rows = [{k: v for k, v in o.record.items() if not isinstance(v, (dict, list))}
+                for o in outcomes if o.record is not None]
+        pd.DataFrame(rows).to_csv(args.summary, index=False)
     done = len(files) - failed
     print(f"analysed {done} of {len(files)} films in {time.perf_counter() - started:.1f} s; {failed} failed; "
           f"results in {args.out}", file=sys.stderr)

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from rds_core.errors import RdsError
+from rds_core.inputs import expand_inputs
 
 __all__ = ["add_arguments", "main", "read_truth", "score_films"]
 
-SUPPORTED_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm", ".dicom", ""}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,17 +69,6 @@ def read_truth(path: Path, *, label_column: str = "rds", patient_column: str = "
         patient = str(getattr(row, patient_column, "") or "") if patient_column in frame.columns else ""
         truth[Path(row.image).resolve()] = (label, patient)
     return truth, problems
-
-
-def _inputs(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                                and not p.name.startswith(".")))
-        else:
-            files.append(path)
-    return files
 
 
 def score_films(files: list[Path], truth: dict[Path, tuple[int, str]], models) -> tuple[pd.DataFrame, list[str]]:
@@ -160,7 +149,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         return 2
     for problem in problems:
         print(f"skipped: {problem}", file=sys.stderr)
-    files = _inputs(args.inputs)
+    files = expand_inputs(args.inputs)
     labelled = [f for f in files if f.resolve() in truth]
     unlabelled = [f for f in files if f.resolve() not in truth]
     missing = sorted(set(truth) - {f.resolve() for f in files})
