@@ -163,3 +163,22 @@ def test_init_from_a_pack_starts_every_fold_from_that_pack(trained: Path, prepar
     assert _cls("--csv", prepared, "--out", tmp_path / "tuned", *TINY, "--init-from", str(trained), "--no-tensorboard") == 0
     assert "start: pack team-rds 1.0.0 (fold0.safetensors" in capsys.readouterr().out
     assert _strict(tmp_path / "tuned/manifest.json")["extra"]["start"] == f"--init-from {trained}"
+
+
+def test_tables_with_and_without_masks_combine_without_rejecting_rows(prepared: Path, tmp_path: Path) -> None:
+    from rds_core.train.cls import _Films, _load_films
+
+    no_masks = pd.read_csv(prepared).drop(columns=["mask"])
+    no_masks["image"] = [str((prepared.parent / p).resolve()) for p in no_masks["image"]]
+    second = tmp_path / "no_masks.csv"
+    no_masks.to_csv(second, index=False)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--csv", str(prepared), "--csv", str(second), "--out", str(tmp_path / "p"), *TINY])
+    frame, rejected = _load_films(args)
+    assert not rejected and len(frame) == 40
+    assert not frame.isna().any().any()
+    films = _Films(frame)
+    with_mask, without = films[0], films[len(frame) - 1]
+    assert with_mask[2] is not None and with_mask[3] == ""
+    assert without[2] is None and without[3] == ""  # left to the segmentation pack, not opened as a path

@@ -23,6 +23,9 @@ all five, which only a separate labelled set can score: ``python -m rds_core eva
 ``--simulate-rds`` builds the demo task: every film appears once untouched (label 0) and
 once with a simulated RDS pattern of a random grade (label 1, see
 :mod:`rds_core.train.simulate`); both copies of a patient stay in one fold.
+``--partial-share`` paints a share of them in one zone / one lung / unequal lungs
+(:mod:`rds_core.train.partial`), and ``--guide-weight`` adds the energy loss that asks a
+positive example's CAM to lie where the pattern was painted (:mod:`rds_core.train.guidance`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from rds_core.models.builders import build_network, save_pack
 from rds_core.models.packs import Architecture, Manifest, Preprocessing
 from rds_core.train.augment import augment_batch
 from rds_core.train.folds import assign_folds
+from rds_core.train.guidance import LogitsAndCam, energy_loss, strip_wrapper
 from rds_core.train.labels import class_counts, parse_label
 from rds_core.train.loop import CsvLog, Distributed, FitSettings, fit, progress, seed_everything, tensorboard_writer
 from rds_core.train.metrics import binary_metrics
@@ -107,6 +111,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timm output_stride: 16 halves the last stage's stride, doubling the CAM resolution (0 = the model's own)")
     parser.add_argument("--partial-share", type=float, default=0.0,
                         help="with --simulate-rds: share of simulated films painted in one zone / one lung / unequal lungs")
+    parser.add_argument("--guide-weight", type=float, default=0.0,
+                        help="with --simulate-rds: weight of the energy loss asking the CAM of a positive example to lie "
+                             "where the pattern was painted (Rao et al. 2023; rds_core.train.guidance); 0 = off")
     parser.add_argument("--devices-prob", type=float, default=0.0,
                         help="probability per training crop of drawing simulated tubes, catheters and ECG leads")
     parser.add_argument("--right-angles", action="store_true",
@@ -127,7 +134,9 @@ def _load_films(args: argparse.Namespace) -> tuple[pd.DataFrame, list[dict]]:
         frame = read_table(path, label_column=None if args.simulate_rds else args.label_column,
                            root=args.root, strip_prefix=args.strip_prefix)
         frames.append(frame.assign(table=path.name, table_row=np.arange(len(frame)) + 2))
-    frame = pd.concat(frames, ignore_index=True)
+    # A column one table lacks (a mask column, the team's folds) is "" in its rows, not NaN:
+    # every later check reads "" as "absent" (a NaN mask path was opened as a file once).
+    frame = pd.concat(frames, ignore_index=True).fillna("")
     if args.sources:
         frame = frame[frame["source"].isin(args.sources.split(","))]
     if args.max_images:
@@ -206,7 +215,12 @@ def _as_is(sample: object) -> object:
 
 def _build_examples(frame: pd.DataFrame, args: argparse.Namespace, pre: Preprocessing, device: torch.device,
                     rejected: list[dict]) -> dict[str, np.ndarray]:
-    """Preprocess every film once: (images, labels, film row, grade, lung area); bad films go to ``rejected``."""
+    """Preprocess every film once: (images, labels, film row, grade, lung area, extent, evidence).
+
+    ``evidence`` (uint8, 255 = painted) is the simulated pattern's region in the crop, for
+    explanation guidance; all zero on untouched films and without ``--simulate-rds``.
+    Bad films go to ``rejected``.
+    """
     segmenter = None
     if "mask" not in frame.columns or (frame["mask"] == "").any():
         from rds_core.segmentation import LungSegmenter
@@ -218,6 +232,7 @@ def _build_examples(frame: pd.DataFrame, args: argparse.Namespace, pre: Preproce
         from rds_core.train.partial import EXTENTS, simulate_partial_rds
         from rds_core.train.simulate import simulate_rds
     extents: list[int] = []  # 0 diffuse (or not simulated), else 1 + index in EXTENTS
+    evidence: list[np.ndarray] = []
     films = torch.utils.data.DataLoader(_Films(frame), batch_size=None, num_workers=args.workers, collate_fn=_as_is)
     for index, pixels, mask, error in progress(films, total=len(frame), desc="preprocessing"):
         row = frame.loc[index]
@@ -230,18 +245,21 @@ def _build_examples(frame: pd.DataFrame, args: argparse.Namespace, pre: Preproce
             except RdsError as err:
                 rejected.append(_rejection(row, f"{Path(row['image']).name}: no usable lung mask ({err})"))
                 continue
-        variants = [(pixels, int(row["label"]), 0, 0)] if not args.simulate_rds else [(pixels, 0, 0, 0)]
+        nothing = np.zeros(mask.shape, bool)
+        variants = [(pixels, int(row["label"]), 0, 0, nothing)] if not args.simulate_rds else [(pixels, 0, 0, 0, nothing)]
         if args.simulate_rds:
             grade = int(index % 4) + 1  # balanced grades I-IV over the films
             if rng.random() < args.partial_share:  # local evidence; grade of the painted part, II-IV
                 partial = simulate_partial_rds(pixels, mask, rng, grade=max(2, grade))
-                variants.append((partial.image, 1, max(2, grade), 1 + EXTENTS.index(partial.extent)))
+                variants.append((partial.image, 1, max(2, grade), 1 + EXTENTS.index(partial.extent), partial.painted))
             else:
-                variants.append((simulate_rds(pixels, mask, grade, rng).image, 1, grade, 0))
+                variants.append((simulate_rds(pixels, mask, grade, rng).image, 1, grade, 0, mask))
         rows.append(index)
         areas.append(float(mask.mean()))
-        for image, label, grade, extent in variants:
+        for image, label, grade, extent, painted in variants:
             images.append(prepare_input(image, mask, pre).tensor[0, 0].numpy())
+            region = pre.denormalise(prepare_input(painted.astype(np.float32), mask, pre).tensor[0, 0].numpy())
+            evidence.append(np.clip(np.rint(region * 255), 0, 255).astype(np.uint8))
             labels.append(label)
             film.append(len(rows) - 1)
             grades.append(grade)
@@ -251,7 +269,8 @@ def _build_examples(frame: pd.DataFrame, args: argparse.Namespace, pre: Preproce
     # Tensors are stored normalised: undo to [0, 1] for augmentation, renormalise later.
     stack = pre.denormalise(np.stack(images))
     return {"images": stack.astype(np.float32), "labels": np.array(labels), "film": np.array(film),
-            "grade": np.array(grades), "area": np.array(areas), "rows": np.array(rows), "extent": np.array(extents)}
+            "grade": np.array(grades), "area": np.array(areas), "rows": np.array(rows), "extent": np.array(extents),
+            "evidence": np.stack(evidence)}
 
 
 # ----------------------------------------------------------------------------- training
@@ -267,15 +286,20 @@ def _predict(network: torch.nn.Module, images: np.ndarray, pre: Preprocessing, d
     return torch.cat(out)[:, 0].numpy() if out else np.zeros(0)
 
 
-def training_augmentation(args: argparse.Namespace) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
-    """The augmentation of training batches ([0, 1] films on the device -> augmented films).
+Augment = Callable[[torch.Tensor, "torch.Tensor | None", torch.Generator], "tuple[torch.Tensor, torch.Tensor | None]"]
 
+
+def training_augmentation(args: argparse.Namespace) -> Augment:
+    """The augmentation of training batches: ([0, 1] films, evidence masks or None) -> both augmented.
+
+    The evidence masks follow the films' geometry (devices are drawn on the films only).
     One place to extend (e.g. simulated tubes and leads) without touching the loop.
     """
-    def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def augment(images: torch.Tensor, evidence: torch.Tensor | None,
+                generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         if args.devices_prob > 0:
             images = with_devices(images, args.devices_prob, generator)
-        return augment_batch(images, None, generator, right_angles=args.right_angles, max_scale=0.08)[0]
+        return augment_batch(images, evidence, generator, right_angles=args.right_angles, max_scale=0.08)
 
     return augment
 
@@ -311,35 +335,48 @@ def _train_fold(fold: int, train_idx: np.ndarray, inner_idx: np.ndarray, data: d
     if fold == 0 and distributed.is_main:
         print(f"start: {start}", flush=True)
     network = network.to(device).to(memory_format=torch.channels_last)
-    trained = network
+    guided = args.guide_weight > 0 and "evidence" in data
+    trained = LogitsAndCam(network) if guided else network
     if distributed.world > 1:
         trained = torch.nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
     labels = data["labels"]
     positives = labels[train_idx].sum()
     pos_weight = torch.tensor((len(train_idx) - positives) / max(positives, 1), device=device)
     images_t = torch.from_numpy(data["images"])[:, None]
+    evidence_t = torch.from_numpy(data["evidence"])[:, None] if guided else None
     if device.type == "cuda":
         images_t = images_t.pin_memory()
     augment, rows_t = training_augmentation(args), torch.from_numpy(train_idx)
 
-    def batch_of(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch_of(index: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor | None]]:
         rows = rows_t[index]
-        images = augment(images_t[rows].to(device, non_blocking=True), generator)
+        evidence = None if evidence_t is None else evidence_t[rows].to(device).float() / 255.0
+        images, evidence = augment(images_t[rows].to(device, non_blocking=True), evidence, generator)
         images = pre.normalise(images).contiguous(memory_format=torch.channels_last)
-        return images, torch.from_numpy(labels[rows.numpy()]).float().to(device)
+        return images, (torch.from_numpy(labels[rows.numpy()]).float().to(device), evidence)
 
-    def score(model: torch.nn.Module) -> float:
+    def loss_of(output: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+                target: tuple[torch.Tensor, torch.Tensor | None]) -> torch.Tensor:
+        truth, evidence = target
+        logits, cam = output if guided else (output, None)
+        loss = F.binary_cross_entropy_with_logits(logits.float()[:, 0], truth, pos_weight=pos_weight)
+        if cam is not None:
+            loss = loss + args.guide_weight * energy_loss(cam, evidence, truth)
+        return loss
+
+    def score(_trained: torch.nn.Module) -> float:
         truth = labels[inner_idx]
         if len(set(truth.tolist())) < 2:
             return 0.0  # an inner split with one class cannot rank; the first epoch's weights are kept
-        return float(roc_auc_score(truth, _predict(model, data["images"][inner_idx], pre, device)))
+        # the plain network, not the training view (whose output is (logits, cam))
+        return float(roc_auc_score(truth, _predict(network, data["images"][inner_idx], pre, device)))
 
     settings = FitSettings(args.epochs, args.batch, args.lr, args.patience, pct_start=0.15,
                            label=f"fold {fold}", log_fields={"fold": fold})
-    best, _ = fit(trained, len(train_idx), batch_of,
-                  lambda logits, target: F.binary_cross_entropy_with_logits(logits[:, 0], target, pos_weight=pos_weight),
-                  score, settings, device=device, generator=generator, checkpoint=run_dir / f"fold{fold}.pt",
+    best, _ = fit(trained, len(train_idx), batch_of, loss_of, score, settings,
+                  device=device, generator=generator, checkpoint=run_dir / f"fold{fold}.pt",
                   log=CsvLog(run_dir / "log.csv"), resume=args.resume, distributed=distributed, tensorboard=tensorboard)
+    best = strip_wrapper(best) if guided else best
     if distributed.is_main:
         torch.save(best, best_path)
         (run_dir / f"fold{fold}.pt").unlink(missing_ok=True)  # optimizer state is dead weight once a fold is done

@@ -183,7 +183,8 @@ def fit(
         network: the model, already on ``device`` (wrapped in DistributedDataParallel by the caller under torchrun).
         n_train: number of training items; batches are index tensors into them.
         batch_of: index tensor -> (inputs, targets) on ``device``, augmented.
-        loss_of: (network output, targets) -> scalar loss.
+        loss_of: (network output, targets) -> scalar loss; a tensor output arrives as float32,
+            any other (e.g. a (logits, cam) tuple) as the network returned it.
         score: the model -> validation metric, higher is better (early stopping, best weights).
         settings: epochs, batch size, learning rate, patience...
         device: where training runs; CUDA enables autocast mixed precision.
@@ -218,7 +219,8 @@ def fit(
         for index in progress(batches, desc=f"{settings.label} epoch {epoch + 1}/{settings.epochs}".strip()):
             inputs, targets = batch_of(index)
             with autocast():
-                loss = loss_of(network(inputs).float(), targets)
+                outputs = network(inputs)
+                loss = loss_of(outputs.float() if torch.is_tensor(outputs) else outputs, targets)
             optimizer.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
