@@ -2,7 +2,8 @@
 
 The frame is the sidebar (language, model pack, model card, the research-demo notice) and,
 in kiosk mode, the idle timer that returns to the gallery. Pages live in ``pages/`` and
-only render what ``rds_core`` returns; their shared helpers are in ``pages/_ui.py``.
+only render what ``rds_core`` returns; their shared helpers are the ``pages/_*.py`` modules
+(one concern each: settings, session state, messages, films, packs, frame, kiosk).
 
 Run: ``streamlit run app.py`` (kiosk: ``RDS_KIOSK=1 streamlit run app.py``).
 
@@ -52,34 +53,39 @@ STUDY_PAGES = (("pages/reader.py", "nav.reader"), ("pages/results.py", "nav.resu
 
 def _route() -> None:
     """The router and the frame, run by every browser session."""
-    from pages import _ui as ui
+    from pages._frame import apply_style, language_switch
+    from pages._kiosk import configure_kiosk, idle_watch, mark_activity
+    from pages._messages import tr
+    from pages._packs import about_pack, pack_switch
+    from pages._settings import HOME_PAGE, REPO, kiosk_mode
+    from pages._state import session
 
     st.set_page_config(page_title="RDS demo", layout="wide", initial_sidebar_state="expanded")
-    ui.configure_kiosk()
-    ui.init_state()
-    ui.apply_style()
+    configure_kiosk()
+    session.init()
+    apply_style()
 
-    demo = st.Page(ui.HOME_PAGE, title=ui.tr("nav.demo"), icon=":material/radiology:", default=True)
-    pages = [demo, st.Page("pages/ensemble.py", title=ui.tr("nav.ensemble"), icon=":material/stacks:")]
-    if not ui.kiosk_mode():
-        pages += [st.Page(path, title=ui.tr(key)) for path, key in STUDY_PAGES if (ui.REPO / path).is_file()]
+    demo = st.Page(HOME_PAGE, title=tr("nav.demo"), icon=":material/radiology:", default=True)
+    pages = [demo, st.Page("pages/ensemble.py", title=tr("nav.ensemble"), icon=":material/stacks:")]
+    if not kiosk_mode():
+        pages += [st.Page(path, title=tr(key)) for path, key in STUDY_PAGES if (REPO / path).is_file()]
     page = st.navigation(pages)
     on_home = page.url_path == demo.url_path
     # Before the idle timer below: this run is an interaction, so it must never count as idle.
-    ui.mark_activity(on_home)
+    mark_activity(on_home)
 
     with st.sidebar:
-        st.markdown(f"## {ui.tr('app.title')}")
-        ui.language_switch()
-        st.warning(ui.tr("notice.short"), icon=":material/info:")
-        packs = ui.pack_switch()
-        ui.about_pack(packs)
-        if ui.kiosk_mode():
-            ui.idle_watch()
+        st.markdown(f"## {tr('app.title')}")
+        language_switch()
+        st.warning(tr("notice.short"), icon=":material/info:")
+        packs = pack_switch()
+        about_pack(packs)
+        if kiosk_mode():
+            idle_watch()
 
     page.run()
     # Again once the page is drawn: a slow analysis must not use up the visitor's idle time.
-    ui.mark_activity(on_home)
+    mark_activity(on_home)
 
 
 if __name__ == "__main__":

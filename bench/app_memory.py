@@ -1,7 +1,7 @@
 """Peak memory of an app-like process: Streamlit imported, every shipped pack loaded, one analysis.
 
 Mirrors what ``app.py`` holds once a visitor has clicked: the Streamlit runtime modules, the
-lung pack with each classification pack (``pages/_ui.py`` caches up to three), and one result.
+lung pack with each classification pack (``pages/_packs.py`` caches up to three), and one result.
 
 Usage: ``python bench/app_memory.py [--film samples/kermany_normal_01.png]``; prints MB.
 """

@@ -27,7 +27,7 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from pages._ui import list_samples
+    from pages._films import list_samples
 
     sample = next(s for s in list_samples(ROOT / "samples") if s.path.name == args.sample)
     with run_streamlit({"RDS_WEIGHTS_DIR": str(ROOT / "weights"), "RDS_LANG": "en"}) as url, sync_playwright() as pw:

@@ -85,7 +85,7 @@ def measure(url: str, runs: int) -> tuple[Click, list[Click]]:
     """
     from playwright.sync_api import sync_playwright
 
-    from pages._ui import list_samples
+    from pages._films import list_samples
 
     samples = list_samples(REPO / "samples")
     with sync_playwright() as playwright:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from pages._study_ui import database
+from pages._study_db import database
 from study import StudyError
 from study.throttle import POLICIES, TooManyAttemptsError, begin_attempt, finish_attempt, retry_after
 

@@ -292,6 +292,93 @@ STRINGS: dict[str, dict[str, str]] = {
     "adm.col_reason": {"en": "reason", "ko": "이유"},
     "adm.case_sets_title": {"en": "Case sets", "ko": "증례 세트"},
     "adm.failed": {"en": "That did not work.", "ko": "처리하지 못했습니다."},
+    # --- results page (pages/results.py); analysis sentences, tables and charts stay in English
+    "res.title": {"en": "Reader study results", "ko": "판독 연구 결과"},
+    "res.english_note": {"en": "", "ko": "통계 결과(결론 문장, 표, 그림)는 국제 보고 관례에 따라 영어로 표시됩니다."},
+    "res.db_error": {"en": "The study database cannot be read.", "ko": "연구 데이터베이스를 읽을 수 없습니다."},
+    "res.source": {"en": "Answers to analyse", "ko": "분석할 답변"},
+    "res.source_help": {"en": "Real studies appear here once they have answers. The simulated study is always there.",
+                        "ko": "실제 연구는 답변이 생기면 여기에 나타납니다. 모의 연구는 항상 있습니다."},
+    "res.simulated": {
+        "en": "**SIMULATED STUDY - not real results.** Generated readers read generated cases with and without the "
+              "AI; the AI was built to raise the readers' AUC by {difference}. Use it to check that the dashboard "
+              "finds that effect.",
+        "ko": "**모의 연구 - 실제 결과가 아닙니다.** 생성된 판독자가 생성된 증례를 AI 없이/있이 판독했습니다. "
+              "AI는 판독자의 AUC를 {difference}만큼 높이도록 만들어졌습니다. 대시보드가 이 효과를 찾는지 확인하는 데 쓰세요.",
+    },
+    "res.arms": {"en": "Arms", "ko": "판독 조건"},
+    "res.roles": {"en": "Reader roles", "ko": "판독자 역할"},
+    "res.showing": {"en": "Showing {readers} readers, {cases} cases, {reads} reads.",
+                    "ko": "판독자 {readers}명, 증례 {cases}개, 판독 {reads}건을 표시합니다."},
+    "res.chart_missing": {"en": "{name}: {reason}", "ko": "{name}: {reason}"},
+    "res.mrmc_title": {"en": "Did the AI help? MRMC analysis of the AUC", "ko": "AI가 도움이 되었나? AUC의 MRMC 분석"},
+    "res.two_arms": {"en": "Choose at least two arms to compare them.", "ko": "비교하려면 판독 조건을 두 개 이상 고르세요."},
+    "res.arm": {"en": "Arm", "ko": "판독 조건"},
+    "res.compared_with": {"en": "Compared with", "ko": "비교 대상"},
+    "res.different_arms": {"en": "Choose two different arms.", "ko": "서로 다른 판독 조건 두 개를 고르세요."},
+    "res.left_out": {
+        "en": "Left out of the MRMC analysis (have not read every case in {arms}): {readers}. "
+              "The analysis below uses only the readers who finished.",
+        "ko": "MRMC 분석에서 제외됨({arms}의 모든 증례를 판독하지 않음): {readers}. 아래 분석은 판독을 마친 판독자만 사용합니다.",
+    },
+    "res.both_arms": {"en": "both arms", "ko": "두 판독 조건"},
+    "res.all_arms": {"en": "all {n} arms", "ko": "{n}개 판독 조건 모두"},
+    "res.no_mrmc": {"en": "No MRMC analysis yet: {reason}", "ko": "아직 MRMC 분석이 없습니다: {reason}"},
+    "res.one_reader": {
+        "en": "Only one reader has finished: only the fixed-reader (FRRC) analysis is defined; it speaks for this "
+              "reader only.",
+        "ko": "판독을 마친 판독자가 한 명뿐입니다. 고정 판독자(FRRC) 분석만 정의되며, 이 판독자에게만 해당합니다.",
+    },
+    "res.conclusion": {"en": "**Conclusion.** {text}", "ko": "**결론.** {text}"},
+    "res.binary_missing": {"en": "Sensitivity and specificity: {reason}", "ko": "민감도와 특이도: {reason}"},
+    "res.rrrc_note": {
+        "en": "RRRC (random readers and cases) is the headline: it speaks for readers and cases beyond this study. "
+              "Obuchowski-Rockette with jackknife covariance and Hillis degrees of freedom, validated against "
+              "OR-DBM MRMC.",
+        "ko": "핵심 결과는 RRRC(판독자와 증례 모두 무작위)입니다: 이 연구 밖의 판독자와 증례에도 해당합니다. "
+              "잭나이프 공분산과 Hillis 자유도를 쓴 Obuchowski-Rockette 방법이며, OR-DBM MRMC와 대조해 검증했습니다.",
+    },
+    "res.variance": {"en": "Variance components", "ko": "분산 성분"},
+    "res.plan_title": {"en": "Plan a study: power over readers and cases", "ko": "연구 계획: 판독자·증례 수에 따른 검정력"},
+    "res.plan_effect": {"en": "AUC difference to detect", "ko": "검출할 AUC 차이"},
+    "res.plan_fallback": {"en": "{reason} Showing the published Van Dyke components instead.",
+                          "ko": "{reason} 대신 발표된 Van Dyke 분산 성분을 보여 줍니다."},
+    "res.plan_note": {
+        "en": "Hillis, Obuchowski & Berbaum (2011), as RJafroc SsPowerGivenJK, from the variance components of "
+              "{source}. Command line: python -m study plan PILOT.csv --effect D --readers J --power 0.8",
+        "ko": "Hillis, Obuchowski & Berbaum (2011), RJafroc SsPowerGivenJK와 같은 방법, 분산 성분 출처: {source}. "
+              "명령줄: python -m study plan PILOT.csv --effect D --readers J --power 0.8",
+    },
+    "res.tab_readers": {"en": "Readers", "ko": "판독자"},
+    "res.tab_switching": {"en": "Switching", "ko": "판단 변경"},
+    "res.tab_time": {"en": "Reading time", "ko": "판독 시간"},
+    "res.tab_cases": {"en": "Cases", "ko": "증례"},
+    "res.tab_export": {"en": "Export", "ko": "내보내기"},
+    "res.per_reader": {"en": "**Per reader and arm** (Wilson intervals; AUC with DeLong interval)",
+                       "ko": "**판독자·판독 조건별** (Wilson 구간; AUC는 DeLong 구간)"},
+    "res.per_role": {"en": "**Per reader role** (mean and range over readers)",
+                     "ko": "**판독자 역할별** (판독자 평균과 범위)"},
+    "res.mcnemar": {
+        "en": "McNemar's test treats reads as independent: descriptive only; the MRMC analysis above is the inference.",
+        "ko": "McNemar 검정은 판독을 서로 독립으로 취급하므로 기술 통계일 뿐이며, 추론은 위의 MRMC 분석입니다.",
+    },
+    "res.bias_cases": {"en": "**Automation-bias cases** (the AI hint was wrong on purpose) against the others",
+                       "ko": "**자동화 편향 증례** (AI 힌트가 일부러 틀린 증례)와 나머지 비교"},
+    "res.bias_auc": {"en": "**AUC per arm on the cases where the AI was right and where it was wrong**",
+                     "ko": "**AI가 맞은 증례와 틀린 증례에서 판독 조건별 AUC**"},
+    "res.export_note": {"en": "Exports follow the filters above (arms and reader roles).",
+                        "ko": "내보내기는 위의 필터(판독 조건, 판독자 역할)를 따릅니다."},
+    "res.no_export": {"en": "No export: {reason}", "ko": "내보낼 수 없습니다: {reason}"},
+    "res.export_csv": {"en": "Long-format CSV (iMRMC, MRMCaov, RJafroc)", "ko": "긴 형식 CSV (iMRMC, MRMCaov, RJafroc)"},
+    "res.export_imrmc": {"en": "iMRMC input file", "ko": "iMRMC 입력 파일"},
+    "res.export_report": {"en": "All charts and tables as one HTML file (opens offline)",
+                          "ko": "모든 그림과 표를 HTML 파일 하나로 (오프라인에서 열림)"},
+    "res.one_chart": {"en": "One chart", "ko": "그림 하나"},
+    "res.chart_html": {"en": "'{name}' as HTML", "ko": "'{name}' HTML로"},
+    "res.png_note": {
+        "en": "PNG: use the camera button in each chart's toolbar (drawn by your browser, no extra software needed).",
+        "ko": "PNG: 각 그림 도구 모음의 카메라 버튼을 쓰세요 (브라우저가 그리므로 다른 프로그램이 필요 없습니다).",
+    },
 }
 
 

@@ -1,9 +1,9 @@
 """How a result is drawn: the demo page's film + score card, and the ensemble page's folds.
 
 Everything here renders an :class:`~rds_core.pipeline.Analysis` that
-:func:`pages._ui.current_analysis` produced; the pictures come from :mod:`rds_core.render`.
+:func:`pages._analysis.current_analysis` produced; the pictures come from :mod:`rds_core.render`.
 Containers carry keys (``rds-score``, ``rds-overlay``, ``rds-result-end``...) that the CSS
-in :mod:`pages._ui` and the browser tests rely on.
+in :mod:`pages._frame` and the browser tests rely on.
 """
 
 from __future__ import annotations
@@ -16,16 +16,10 @@ import streamlit as st
 
 from pages._i18n import warning_text
 from pages._plain import escape_markdown
-from pages._ui import (
-    SCROLL_KEY,
-    InputChoice,
-    clear_selection,
-    current_analysis,
-    fold_disagreement,
-    lang,
-    selected,
-    tr,
-)
+from pages._analysis import current_analysis
+from pages._films import InputChoice, clear_selection, selected
+from pages._messages import lang, tr
+from pages._state import session
 from rds_core import render
 from rds_core.geometry import fit_within
 from rds_core.pipeline import Analysis
@@ -47,7 +41,6 @@ __all__ = [
 ]
 
 GRID_SIDE = 360  # long side of each map in the ensemble grid, in pixels
-MAP_CACHE_KEY = "rds_map_cache"
 
 # Run after the browser has laid out the new result, or scroll anchoring moves it again.
 _SCROLL_TOP = """<script>
@@ -73,7 +66,7 @@ def _heading_and_analysis() -> tuple[Analysis, float] | None:
 
 def _scroll_to_top_once() -> None:
     """After a fresh result is drawn, scroll to the top once (not on every slider move)."""
-    if st.session_state.pop(SCROLL_KEY, False):
+    if session.take_scroll_to_top():
         st.html(_SCROLL_TOP, unsafe_allow_javascript=True)
 
 
@@ -152,10 +145,10 @@ def _overlay_jpeg(analysis: Analysis, show_heat: bool, show_contour: bool, opaci
 
 def _session_cache(analysis: Analysis) -> dict[object, bytes]:
     """Encoded pictures of the current analysis (forgotten when another film is analysed)."""
-    cache = st.session_state.get(MAP_CACHE_KEY)
+    cache = session.map_cache
     if cache is None or cache["analysis"] is not analysis:
         cache = {"analysis": analysis}
-        st.session_state[MAP_CACHE_KEY] = cache
+        session.map_cache = cache
     return cache
 
 
@@ -232,7 +225,7 @@ def fold_chart(analysis: Analysis) -> Any:
 
 def disagreement_note(analysis: Analysis) -> None:
     """A short note when the folds disagree (wide spread or both sides of the threshold)."""
-    verdict = fold_disagreement(analysis.fold_probabilities, analysis.threshold)
+    verdict = analysis.disagreement
     if not verdict.disagree:
         st.success(tr("ens.agree", spread=verdict.spread), icon=":material/check_circle:")
         return

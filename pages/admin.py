@@ -18,7 +18,8 @@ import streamlit as st
 
 from pages._admin_gate import admin_gate
 from pages._plain import escape_markdown
-from pages._study_ui import database, show_error, tr
+from pages._messages import show_study_error, tr
+from pages._study_db import database
 from rds_core.errors import RdsError
 from rds_core.models.packs import default_weights_dir, list_packs
 from study import StudyError
@@ -91,7 +92,7 @@ def _add_readers(study: StudyInfo) -> None:
     try:
         created = create_readers(database(), study.study_id, labels or int(count))
     except StudyError as err:
-        show_error("adm.failed", err)
+        show_study_error("adm.failed", err)
         return
     st.session_state[CODES_KEY] = (study.study_id, [(reader.label, reader.code) for reader in created])
     st.rerun()
@@ -162,7 +163,7 @@ def _new_study_tab() -> None:
         study = create_study(database(), name=name, case_set_id=case_set_id, design=design, arms=arms,
                              flagged_fraction=flagged, washout_days=washout)
     except StudyError as err:
-        show_error("adm.failed", err)
+        show_study_error("adm.failed", err)
         return
     st.session_state[CREATED_KEY] = (study.name, study.n_cases)
     st.session_state[SELECT_NEXT_KEY] = study.study_id  # the studies tab opens on the new study
@@ -226,12 +227,12 @@ def _import_tab() -> None:
             st.session_state[HINT_PACKS_KEY] = (hint_pack, hint_seg_pack) if with_hints else None
             st.rerun()  # the other tabs list the new case set too
         except CaseImportError as err:
-            show_error("adm.failed", err)
+            show_study_error("adm.failed", err)
             if err.skipped:
                 st.markdown(f"**{tr('adm.skipped_title')}**")
                 st.container(key="adm-skipped-failed").dataframe(_table(list(err.skipped)), hide_index=True)
         except (StudyError, RdsError) as err:
-            show_error("adm.failed", err)
+            show_study_error("adm.failed", err)
     report = st.session_state.get(REPORT_KEY)
     if report is not None:
         _import_report(report)
@@ -249,7 +250,7 @@ if not admin_gate():
 try:
     database()
 except StudyError as err:
-    show_error("db.error", err)
+    show_study_error("db.error", err)
     st.stop()
 st.caption(escape_markdown(tr("adm.db", path=db_path())))
 studies_tab, new_study_tab, import_tab = st.tabs([tr("adm.tab_studies"), tr("adm.tab_new_study"), tr("adm.tab_import")])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pages import _views as views
-from pages import _ui as ui
+from pages._films import chooser, selected
+from pages._frame import page_header
+from pages._messages import guarded
 
-if ui.selected() is None:
-    ui.page_header("demo.title", "demo.intro")
-    ui.guarded(ui.chooser)
+if selected() is None:
+    page_header("demo.title", "demo.intro")
+    guarded(chooser)
 else:
-    ui.page_header("demo.title")
-    ui.guarded(views.demo_result)
+    page_header("demo.title")
+    guarded(views.demo_result)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import _views as views
-from pages import _ui as ui
+from pages._films import chooser, selected
+from pages._frame import page_header
+from pages._messages import guarded, tr
 
-ui.page_header("ens.title", "ens.intro")
-if ui.selected() is None:
-    st.info(ui.tr("ens.pick_first"))
-    ui.guarded(ui.chooser)
+page_header("ens.title", "ens.intro")
+if selected() is None:
+    st.info(tr("ens.pick_first"))
+    guarded(chooser)
 else:
-    ui.guarded(views.ensemble_result)
+    guarded(views.ensemble_result)

@@ -34,7 +34,8 @@ import numpy as np
 import streamlit as st
 
 from pages._admin_gate import client_address
-from pages._study_ui import database, show_error, tr
+from pages._messages import show_study_error, tr
+from pages._study_db import database
 from pages._viewer import PRESETS, film_viewer, media_url
 from rds_core import render
 from rds_core.errors import RdsError
@@ -305,7 +306,7 @@ def _flash() -> None:
     elif kind == "info":
         st.info(str(error) if error is not None else tr(message_key), icon=":material/info:")
     else:
-        show_error(message_key, error)
+        show_study_error(message_key, error)
 
 
 def _answer_form(task: Task, token: str) -> None:
@@ -371,7 +372,7 @@ def _read(task: Task) -> None:
     try:
         mark_viewed(database(), task.key)  # server-side start of the time on case
     except StudyError as err:  # e.g. answered meanwhile in another tab
-        show_error("rs.error", err)
+        show_study_error("rs.error", err)
         return
     st.session_state.setdefault(f"rs-t0-{token}", time.time())
     _progress_bar(task.progress)
@@ -415,7 +416,7 @@ def _sign_in() -> None:
     try:
         identity = authenticate(database(), code, client=client_address())  # per-address rate limit
     except InvalidAccessCodeError:
-        show_error("rs.wrong_code")
+        show_study_error("rs.wrong_code")
         return
     _start_session(identity)
     st.rerun()
@@ -515,9 +516,9 @@ def _guarded(part: Callable[[], None]) -> None:
     try:
         part()
     except StudyError as err:
-        show_error("db.error", err)
+        show_study_error("db.error", err)
     except RdsError as err:
-        show_error("rs.error", err)
+        show_study_error("rs.error", err)
 
 
 st.html(_STYLE)

@@ -19,6 +19,7 @@ __all__ = [
     "NoPixelDataError",
     "MissingCodecError",
     "NotARadiographError",
+    "UploadTooLargeError",
     "WeightPackError",
 ]
 
@@ -69,6 +70,18 @@ class MissingCodecError(RadiographError):
 
 class NotARadiographError(RadiographError):
     """The image decoded but holds no plausible lungs."""
+
+
+class UploadTooLargeError(RadiographError):
+    """A file above the size an application accepts (the demo's ``RDS_MAX_UPLOAD_MB``)."""
+
+    def __init__(self, size_bytes: int, limit_mb: int) -> None:
+        self.size_bytes = size_bytes
+        self.limit_mb = limit_mb
+        super().__init__(
+            f"The file is {size_bytes / 2**20:.1f} MB, larger than the {limit_mb} MB this demo accepts; "
+            "choose a smaller file."
+        )
 
 
 class WeightPackError(RdsError):

@@ -1,8 +1,9 @@
 """``analyze(radiograph) -> Analysis``: everything a page or the CLI shows, in one call.
 
 Stages: segment the lungs (U-Net pack) -> lung-masked crop -> five fold classifiers in
-one pass -> fused class activation maps. Models are loaded once per (pack, seg pack,
-device) and reused; the app wraps :func:`load_models` in ``st.cache_resource``.
+one pass -> fused class activation maps. :func:`load_models` loads fresh packs on every call
+(no hidden cache): the app caches them with ``st.cache_resource``, the CLI and the study's
+hint function hold their own instance.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rds_core.warnings_catalog import warning
+from rds_core.agreement import Disagreement, fold_disagreement
 from rds_core.classification import FoldEnsemble, FoldOutputs, ModelInput
 from rds_core.device import resolve_device
 from rds_core.explain import CamSet, build_cam_set
@@ -22,6 +23,7 @@ from rds_core.geometry import fit_shape, resize
 from rds_core.imaging.radiograph import Radiograph
 from rds_core.models.packs import Manifest, default_pack_name, resolve_pack_dir
 from rds_core.segmentation import LungSegmentation, LungSegmenter
+from rds_core.warnings_catalog import warning
 
 __all__ = [
     "DISPLAY_MAX_SIDE",
@@ -92,6 +94,11 @@ class Analysis:
     def positive(self) -> bool:
         """True when the ensemble probability reaches the pack's threshold."""
         return self.probability >= self.threshold
+
+    @property
+    def disagreement(self) -> Disagreement:
+        """Whether the fold models disagree on this film (:func:`rds_core.agreement.fold_disagreement`)."""
+        return fold_disagreement(self.fold_probabilities, self.threshold)
 
     def summary(self) -> dict[str, object]:
         """The JSON-ready record written by the CLI."""

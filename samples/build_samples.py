@@ -38,7 +38,7 @@ SEED = "42-samples"
 KERMANY = "Kermany DS et al., Cell 2018; Mendeley Data doi:10.17632/rscbjbr9sj.2"
 CC_BY = "CC BY 4.0"
 DICOM_NAME = "derived_RG1_MONO2_explicitLE_512.dcm"
-COLUMNS = ("file", "truth", "description", "source", "licence")
+COLUMNS = ("file", "truth", "kind", "grade", "description", "source", "licence")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Sample:
 
     file: str
     truth: int
+    kind: str  # the gallery caption's kind: normal, pneumonia, simulated, simulated_one_lung, dicom
+    grade: str  # simulated Giedion grade, "" otherwise
     description: str
     source: str
     licence: str
@@ -118,12 +120,14 @@ def build(shared: Path, out: Path, dicom_dir: Path) -> list[Sample]:
     def copy_lung_seg(row: dict[str, str], name: str, what: str) -> None:
         image, _ = _load_lung_seg(shared, row)
         _save_png(image, out / name)
-        samples.append(Sample(name, 0, f"Child aged 1-5 years, {what} (Kermany paediatric set; black padding bars removed)",
+        samples.append(Sample(name, 0, "pneumonia" if "pneumonia" in what else "normal", "",
+                              f"Child aged 1-5 years, {what} (Kermany paediatric set; black padding bars removed)",
                               _kermany_source("lung_seg", row), CC_BY))
 
     def copy_pediatric(row: dict[str, str], name: str, what: str) -> None:
         shutil.copyfile(shared / "pediatric_cxr" / row["file"], out / name)
-        samples.append(Sample(name, 0, f"Child aged 1-5 years, {what} (Kermany paediatric set)",
+        samples.append(Sample(name, 0, "pneumonia" if "pneumonia" in what else "normal", "",
+                              f"Child aged 1-5 years, {what} (Kermany paediatric set)",
                               _kermany_source("pediatric_cxr", row), CC_BY))
 
     copy_lung_seg(normals[0], "kermany_normal_01.png", "normal chest film")
@@ -135,7 +139,7 @@ def build(shared: Path, out: Path, dicom_dir: Path) -> list[Sample]:
 
     shutil.copyfile(dicom_dir / DICOM_NAME, out / "adult_cr_chest.dcm")
     samples.append(Sample(
-        "adult_cr_chest.dcm", 0,
+        "adult_cr_chest.dcm", 0, "dicom", "",
         "Adult PA chest, DICOM CR (MONOCHROME2, 12-bit, 512x482), derived from the NEMA WG04 RG1 film",
         f"tests/data/dicom/{DICOM_NAME}, made from pydicom/pylibjpeg-data ljdata/ds/JPEG2000/RG1_J2KI.dcm "
         "(NEMA WG04 compression test set)",
@@ -148,7 +152,7 @@ def build(shared: Path, out: Path, dicom_dir: Path) -> list[Sample]:
         name = f"simulated_rds_grade{grade}_01.png"
         _save_png(film.image, out / name)
         samples.append(Sample(
-            name, 1,
+            name, 1, "simulated", str(grade),
             f"SIMULATED RDS pattern, {SEVERITY_NAMES[grade]}, painted by rds_core.train.simulate "
             "onto a normal paediatric film; not a real RDS case",
             _kermany_source("lung_seg", row) + "; lung mask V7 Labs covid-19-xray-dataset",
@@ -161,7 +165,7 @@ def build(shared: Path, out: Path, dicom_dir: Path) -> list[Sample]:
     name = "simulated_rds_one_lung_01.png"
     _save_png(film.image, out / name)
     samples.append(Sample(
-        name, 1,
+        name, 1, "simulated_one_lung", "",
         f"SIMULATED RDS pattern in ONE lung only (the image-{side} lung), grade III in that lung, painted by "
         "rds_core.train.partial onto a normal paediatric film; not a real RDS case",
         _kermany_source("lung_seg", one_lung_base) + "; lung mask V7 Labs covid-19-xray-dataset",

@@ -4,6 +4,7 @@ rules, friendly errors; plus the pure helpers behind them and the bundled sample
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import re
@@ -19,10 +20,12 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from pages import _ui as ui
+from pages import _films as films
+from pages import _analysis as analysis_module
+from pages import _kiosk as kiosk
 from rds_core.warnings_catalog import WARNINGS, warning
 from pages._i18n import CORE_WARNINGS_KO, ERROR_KINDS_KO, LANGUAGES, STRINGS, error_text, t, warning_text
-from rds_core.errors import ColourImageError, UnsupportedFormatError
+from rds_core.errors import ColourImageError, UnsupportedFormatError, UploadTooLargeError
 from rds_core.imaging import load_radiograph
 from rds_core.models.random_pack import write_random_classifier_pack, write_random_segmentation_pack
 from rds_core.pipeline import Analysis, analyze, load_models
@@ -76,7 +79,7 @@ def test_gallery_lists_every_sample_under_the_notice(app_test: Callable[..., App
     assert not app.exception
     assert app.title[0].value == t("demo.title", "ko"), "Korean is the default language"
     keys = {b.key for b in app.button if (b.key or "").startswith("sample-")}
-    assert keys == {s.widget_key for s in ui.list_samples(SAMPLES)}
+    assert keys == {s.widget_key for s in films.list_samples(SAMPLES)}
     assert len(keys) >= 8
     assert t("notice.short", "ko") in _text(app), "the research-demo notice is on the page"
     assert app.selectbox(key="pack").options == ["rds-demo · v0.0.0-random"]
@@ -133,7 +136,7 @@ def test_back_returns_to_the_gallery(app_test: Callable[..., AppTest], english: 
     app.button(key="rds-back").click().run()
     assert app.session_state["rds_input"] is None and app.session_state["rds_result"] is None
     assert any(b.key == SAMPLE_KEY for b in app.button) and "Sample films" in _text(app)
-    assert len(app.image) == len(ui.list_samples(SAMPLES)), "only the thumbnails, no result picture"
+    assert len(app.image) == len(films.list_samples(SAMPLES)), "only the thumbnails, no result picture"
     assert "rds-score-value" not in _text(app)
 
 
@@ -220,7 +223,7 @@ def test_unexpected_failure_shows_a_generic_message(app_test: Callable[..., AppT
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal detail /secret/path")
 
-    monkeypatch.setattr(ui, "analyze", broken)
+    monkeypatch.setattr(analysis_module, "analyze", broken)
     app = app_test()
     app.run()
     app.button(key=SAMPLE_KEY).click().run()
@@ -256,20 +259,20 @@ def test_pack_switcher_offers_classification_packs_only(app_test: Callable[..., 
 
 
 def test_accept_upload_refuses_files_over_the_limit() -> None:
-    assert ui.accept_upload("a.png", bytes(2**20), 1).data == bytes(2**20), "exactly the limit is fine"
-    with pytest.raises(ui.UploadTooLargeError, match=r"1\.0 MB, larger than the 1 MB"):
-        ui.accept_upload("a.png", bytes(2**20 + 1), 1)
+    assert films.accept_upload("a.png", bytes(2**20), 1).data == bytes(2**20), "exactly the limit is fine"
+    with pytest.raises(UploadTooLargeError, match=r"1\.0 MB, larger than the 1 MB"):
+        films.accept_upload("a.png", bytes(2**20 + 1), 1)
 
 
 def test_upload_identity_follows_content_not_name() -> None:
-    a, b = ui.InputChoice("upload", "a.png", data=b"x"), ui.InputChoice("upload", "b.png", data=b"x")
-    assert a.key == b.key != ui.InputChoice("upload", "a.png", data=b"y").key
+    a, b = films.InputChoice("upload", "a.png", data=b"x"), films.InputChoice("upload", "b.png", data=b"x")
+    assert a.key == b.key != films.InputChoice("upload", "a.png", data=b"y").key
 
 
 @pytest.mark.parametrize(("last", "now", "limit", "expired"),
                          [(0.0, 119.9, 120.0, False), (0.0, 120.0, 120.0, True), (0.0, 1e6, 0.0, False)])
 def test_idle_expiry(last: float, now: float, limit: float, expired: bool) -> None:
-    assert ui.idle_expired(last, now, limit) is expired
+    assert kiosk.idle_expired(last, now, limit) is expired
 
 
 @pytest.mark.parametrize(("file", "en"), [
@@ -278,16 +281,21 @@ def test_idle_expiry(last: float, now: float, limit: float, expired: bool) -> No
     ("kermany_pneumonia_02.png", "Child, pneumonia"),
     ("kermany_normal_01.png", "Child, normal"),
     ("adult_cr_chest.dcm", "Adult film, DICOM"),
-    ("mystery.png", "mystery"),
 ])
 def test_sample_captions(file: str, en: str) -> None:
-    assert ui.sample_caption(file, "en") == en
+    """Captions come from the kind and grade columns of samples.csv, not from file names."""
+    sample = {s.file: s for s in films.list_samples(SAMPLES)}[file]
+    assert sample.caption("en") == en
+    assert sample.caption("ko") == t(f"caption.{sample.kind}", "ko", grade=sample.grade or "?") != en
+    renamed = dataclasses.replace(sample, file="mystery.png")
+    assert renamed.caption("en") == en, "the name is not what decides the caption"
+    assert dataclasses.replace(sample, file="mystery.png", kind="").caption("en") == "mystery"
 
 
 def test_bundled_samples_are_complete_and_load() -> None:
     with open(SAMPLES / "samples.csv", newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        assert reader.fieldnames == ["file", "truth", "description", "source", "licence"]
+        assert reader.fieldnames == ["file", "truth", "kind", "grade", "description", "source", "licence"]
         rows = list(reader)
     assert len(rows) >= 8 and any(r["file"].endswith(".dcm") for r in rows)
     readme = (SAMPLES / "README.md").read_text(encoding="utf-8")

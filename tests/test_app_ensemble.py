@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages import _ui as ui
+from rds_core.agreement import fold_disagreement
 from pages._i18n import t
 from rds_core.pipeline import Analysis
 
@@ -103,7 +103,8 @@ def test_scale_switch_redraws_the_fold_maps(app_test: Callable[..., AppTest], en
 def test_disagreement_note_follows_the_rule(app_test: Callable[..., AppTest], english: Path) -> None:
     app = _ensemble_with_sample(app_test)
     analysis = _analysis(app)
-    verdict = ui.fold_disagreement(analysis.fold_probabilities, analysis.threshold)
+    verdict = fold_disagreement(analysis.fold_probabilities, analysis.threshold)
+    assert analysis.disagreement == verdict, "the result carries the same rule the page applies"
     warnings = " ".join(w.value for w in app.warning)
     successes = " ".join(s.value for s in app.success)
     assert ("The models disagree on this film" in warnings) is verdict.disagree
@@ -125,7 +126,7 @@ def test_disagreement_note_follows_the_rule(app_test: Callable[..., AppTest], en
 )
 def test_fold_disagreement_rule(scores: list[float], threshold: float, spread_limit: float,
                                 too_spread: bool, split: bool) -> None:
-    verdict = ui.fold_disagreement(scores, threshold, spread_limit)
+    verdict = fold_disagreement(scores, threshold, spread_limit)
     assert (verdict.too_spread, verdict.split, verdict.disagree) == (too_spread, split, too_spread or split)
     assert verdict.above + verdict.below == len(scores)
 

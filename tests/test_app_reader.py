@@ -15,7 +15,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from pages._i18n_study import STRINGS, t
-from pages._study_ui import DB_KEY
+from pages._study_db import DB_KEY
 from study.admin import create_readers, create_study
 from study.cases import import_case_set
 from study.db import connect, utc_now

@@ -32,6 +32,7 @@ SECRET = "correct horse battery staple 42"
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A configured secret and a database path where no database exists yet."""
     monkeypatch.setenv(gate.SECRET_ENV, SECRET)
+    monkeypatch.setenv("RDS_LANG", "en")  # the assertions below read the English page
     db_file = tmp_path / "data" / "study.sqlite"
     monkeypatch.setenv("RDS_STUDY_DB", str(db_file))
     return db_file
@@ -281,3 +282,18 @@ def test_simulated_study_shows_sensitivity_and_specificity_mrmc(env) -> None:
     binary = next(v for k, v in frames.items() if "endpoint" in k)
     assert list(binary["endpoint"]) == ["sensitivity", "specificity"]
     assert binary[["ci_low", "ci_high"]].notna().all().all()
+
+
+def test_the_results_page_speaks_korean_like_the_other_pages(env, monkeypatch) -> None:
+    from pages._i18n_study import t
+
+    monkeypatch.setenv("RDS_LANG", "ko")
+    at = _submit(_app().run(), SECRET)
+    assert not at.exception
+    assert at.title[0].value == t("res.title", "ko")
+    assert at.warning[0].value.startswith("**모의 연구 - 실제 결과가 아닙니다.**")
+    page = _texts(at)
+    assert t("res.mrmc_title", "ko") in page and t("res.english_note", "ko") in page
+    assert "Did the AI help?" not in page and "SIMULATED STUDY - not real results" not in page
+    assert [tab.label for tab in at.tabs] == [t(k, "ko") for k in ("res.tab_readers", "res.tab_switching", "res.tab_time",
+                                                                    "res.tab_cases", "res.tab_export")]

@@ -7,13 +7,15 @@ only ends once some session has run the router. (The closed metrics endpoint is 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 MAIN = "[data-testid=stMain]"
 NAV_LINK = "[data-testid=stSidebarNav] a"
-HELPERS = ("_ui", "_i18n", "_i18n_study", "_admin_gate", "_study_ui", "_views", "_strings", "_plain")
+# every helper module of pages/ (none of them may ever be served as a page)
+HELPERS = tuple(sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "pages").glob("_*.py")))
 
 
 def _open_first(page: Any, url: str) -> tuple[str, list[str]]:
@@ -30,15 +32,15 @@ def test_a_fresh_kiosk_serves_only_the_demo_pages(page: Any, streamlit_app: Call
     text, links = _open_first(page, f"{url}/reader")  # the very first page request of this server
     assert page.locator('[class*="st-key-rs-code"]').count() == 0  # no reader sign-in form
     assert "access code" not in text.lower()
-    assert not any(name in link for link in links for name in ("reader", "admin", "results", "_ui"))
-    for path in ("admin", "results", "_ui", "_admin_gate"):
+    assert not any(name in link for link in links for name in ("reader", "admin", "results", "_films"))
+    for path in ("admin", "results", "_films", "_admin_gate"):
         page.goto(f"{url}/{path}")
         page.wait_for_selector(f"{MAIN} >> text=not for clinical use", timeout=90_000)
         assert page.locator('[class*="st-key-rs-"], [class*="st-key-adm-"]').count() == 0, path
         assert "admin secret" not in page.locator(MAIN).inner_text().lower(), path
 
 
-@pytest.mark.parametrize("helper", ["_ui", "_admin_gate"])
+@pytest.mark.parametrize("helper", ["_films", "_admin_gate"])
 def test_helper_modules_are_never_pages(page: Any, streamlit_app: Callable[..., str], helper: str) -> None:
     url = streamlit_app({"RDS_LANG": "en"})
     _text, links = _open_first(page, f"{url}/{helper}")  # first request of a fresh server
