@@ -23,10 +23,12 @@ from pages._study_db import database
 from rds_core.errors import RdsError
 from rds_core.models.packs import default_weights_dir, list_packs
 from study import StudyError
-from study.admin import create_readers, create_study, export_answers, list_studies, reader_progress
+from study.admin import create_readers, create_study, list_studies, reader_progress
+from study.answers import export_answers
 from study.cases import CaseImportError, ImportReport, import_case_set, list_case_sets
 from study.config import DEFAULT_WASHOUT_DAYS, db_path
-from study.records import ARMS, DESIGNS, StudyInfo
+from study.design import ARMS, DESIGNS
+from study.records import StudyInfo
 from study.throttle import login_audit
 
 CODES_KEY = "adm_new_codes"

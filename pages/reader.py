@@ -349,7 +349,7 @@ def _hint(hint: AiHint) -> None:
     with st.container(key="rs-hint", border=True):
         st.markdown(f"#### {tr('rs.hint_title')}")
         st.markdown(tr("rs.hint_score", p=hint.probability, t=hint.threshold))
-        label = tr("rs.label_rds") if hint.label == "RDS" else tr("rs.label_non")
+        label = tr("rs.label_rds") if hint.positive else tr("rs.label_non")
         st.markdown(tr("rs.hint_label", label=label))
         folds = hint.fold_probabilities
         if folds:

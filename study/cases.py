@@ -217,8 +217,8 @@ def _check_hint(hint: AiHint) -> None:
     # A malformed hint is a wiring bug of the caller, not a bad case: fail loudly.
     if not isinstance(hint, AiHint):
         raise TypeError(f"hint_fn must return an AiHint, not {type(hint).__name__}")
-    if hint.label not in ("RDS", "non-RDS"):
-        raise ValueError(f"AiHint.label must be 'RDS' or 'non-RDS', not {hint.label!r}")
+    if not isinstance(hint.positive, bool):
+        raise ValueError(f"AiHint.positive must be True or False, not {hint.positive!r}")
     values = (hint.probability, hint.threshold, *hint.fold_probabilities)
     if not all(0.0 <= float(v) <= 1.0 for v in values) or hint.spread < 0:
         raise ValueError(f"AiHint values out of range: {hint}")
@@ -370,11 +370,11 @@ def _store(db: Database, storage: Path, case_set_id: int, position: int, item: _
             hint = item.hint
             conn.execute(
                 "INSERT INTO ai_hints (case_id, probability, fold_probabilities, spread, threshold, "
-                "label, heatmap_png, pack_name, pack_version, created_at) "
+                "positive, heatmap_png, pack_name, pack_version, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (case_id, float(hint.probability),
                  json.dumps([float(p) for p in hint.fold_probabilities]), float(hint.spread),
-                 float(hint.threshold), hint.label, hint.heatmap_png, hint.pack_name,
+                 float(hint.threshold), int(hint.positive), hint.heatmap_png, hint.pack_name,
                  hint.pack_version, created),
             )
     return ImportedCase(case_id=case_id, file=item.file, stored_path=target)

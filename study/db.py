@@ -24,7 +24,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +41,8 @@ __all__ = [
     "migrate",
     "schema_version",
     "pragmas",
+    "named_rows",
+    "named_row",
     "write_transaction",
     "utc_now",
     "to_iso",
@@ -304,11 +306,29 @@ ALTER TABLE answers ADD COLUMN viewer_state TEXT;
 """
 
 
+# Version 4: the AI's call as a boolean (``ai_hints.positive``, ``answers.ai_positive``: 1 = RDS)
+# instead of the strings 'RDS' / 'non-RDS' that five modules turned back into a bool. The
+# answers keep their meaning: the update re-encodes the stored call, nothing else, inside
+# the migration's one transaction, with the immutability trigger restored before commit.
+_V4 = """
+ALTER TABLE ai_hints ADD COLUMN positive INTEGER NOT NULL DEFAULT 0 CHECK (positive IN (0, 1));
+UPDATE ai_hints SET positive = (label = 'RDS');
+ALTER TABLE ai_hints DROP COLUMN label;
+DROP TRIGGER answers_no_update;
+ALTER TABLE answers ADD COLUMN ai_positive INTEGER CHECK (ai_positive IN (0, 1));
+UPDATE answers SET ai_positive = CASE WHEN ai_label IS NULL THEN NULL ELSE ai_label = 'RDS' END;
+ALTER TABLE answers DROP COLUMN ai_label;
+CREATE TRIGGER answers_no_update BEFORE UPDATE ON answers
+BEGIN SELECT RAISE(ABORT, 'answers are immutable'); END;
+"""
+
+
 # Append only: (version, step). Never edit a released step; add a new one.
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, lambda conn: _apply_script(conn, _V1)),
     (2, lambda conn: _apply_script(conn, _V2)),
     (3, lambda conn: _apply_script(conn, _V3)),
+    (4, lambda conn: _apply_script(conn, _V4)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -384,6 +404,23 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
             if "locked" not in str(err) or time.monotonic() > deadline:
                 raise
             time.sleep(random.uniform(0.005, 0.05))
+
+
+def named_rows(conn: sqlite3.Connection, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    """Rows read by column name (``row["truth"]``), for records built with ``from_row``.
+
+    A cursor of its own gets the ``sqlite3.Row`` factory, so the connection (shared with
+    sqlite-utils) keeps returning tuples everywhere else.
+    """
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, tuple(params)).fetchall()
+
+
+def named_row(conn: sqlite3.Connection, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+    """The first row of :func:`named_rows`, or None."""
+    rows = named_rows(conn, sql, params)
+    return rows[0] if rows else None
 
 
 def pragmas(db: Database) -> dict[str, object]:

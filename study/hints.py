@@ -65,7 +65,7 @@ def hint_from_analysis(analysis: Analysis) -> AiHint:
         fold_probabilities=tuple(float(p) for p in analysis.fold_probabilities),
         spread=float(analysis.spread),
         threshold=float(analysis.threshold),
-        label=_POSITIVE if analysis.positive else f"non-{_POSITIVE}",
+        positive=bool(analysis.positive),
         heatmap_png=render.to_png(picture, compress_level=6),
         pack_name=analysis.pack.name,
         pack_version=analysis.pack.version,

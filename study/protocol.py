@@ -1,24 +1,9 @@
 """The state machine of a read: the reader's next task, the first view, the answer.
 
-Designs (the two classic MRMC reader-study designs; created by :mod:`study.admin`):
-
-* ``sequential``: for each case, an unaided read, the answer locked, then the AI hint
-  and an aided read of the same case (arms read in the order given, ``none`` first).
-* ``crossover``: two sessions. The cases are split into two halves (stratified by
-  truth); in session 1 one half is read in the first arm and the other half in the
-  second arm, in session 2 the arms are swapped. Readers with an even index start
-  half 0 in the first arm, readers with an odd index half 0 in the second arm
-  (counterbalancing). Session 2 opens only after a washout (default 28 days) from
-  the end of session 1.
-
-Arms: ``none`` (no AI), ``score`` (probability, fold spread, label) and
-``score_heatmap`` (the same plus the fused Grad-CAM heatmap), which answers the
-source work's question whether the visualisation helps beyond the score.
-
-Automation bias (optional, off by default): a seeded fraction of the study's cases is
-flagged; in aided arms their shown AI output is mirrored across the decision
-threshold. The flag is stored in ``study_cases`` and with every answer, and never
-reaches a reader-facing object.
+The study's design (sequential / crossover, counterbalancing, washout, arms, the flagged
+automation-bias cases) is :mod:`study.design`; this module applies it to one read. On a
+flagged case an aided arm shows the AI output mirrored across the threshold; the flag is
+stored in ``study_cases`` and with every answer, and never reaches a reader-facing object.
 
 Each reader's order is fixed in the ``plan`` table when the reader is created;
 :func:`next_task` is a pure read of the database, so a reader who closes the browser
@@ -46,7 +31,7 @@ from sqlite_utils import Database
 
 from study import StudyError
 from study.admin import get_study
-from study.db import from_iso, resolve_storage_ref, to_iso, utc_now, write_transaction
+from study.db import from_iso, named_row, named_rows, resolve_storage_ref, to_iso, utc_now, write_transaction
 from study.plan import PLAN_WITH_ANSWERS, session_progress, washout_opens_at
 from study.records import AiHint, Answer, AnswerKey, ReaderCase, ReadTelemetry, StudyComplete, Task, WashoutPending
 from study.security import ReaderIdentity, UnknownReaderError, get_reader
@@ -118,25 +103,26 @@ def _mirror(p: float, threshold: float) -> float:
     return threshold + (threshold - p) * (1 - threshold) / threshold
 
 
-def _shown_hint(row: tuple | None, arm: str, flagged: bool) -> AiHint | None:
+def _shown_hint(row: sqlite3.Row | None, arm: str, flagged: bool) -> AiHint | None:
     if arm == "none" or row is None:
         return None
-    probability, folds, spread, threshold, label, heatmap, pack, version = row
-    folds = tuple(float(f) for f in json.loads(folds))
+    probability, threshold, positive = float(row["probability"]), float(row["threshold"]), bool(row["positive"])
+    folds = tuple(float(f) for f in json.loads(row["fold_probabilities"]))
     if flagged:
-        # Deliberately wrong output: the label flips; probabilities are mirrored across
+        # Deliberately wrong output: the call flips; probabilities are mirrored across
         # the threshold (1 - p when it is 0.5) and nudged off it so they agree with the
-        # label. The heatmap is left as computed: it shows where the model looked.
-        label = "non-RDS" if label == "RDS" else "RDS"
+        # call. The heatmap is left as computed: it shows where the model looked.
+        positive = not positive
         probability = _mirror(probability, threshold)
-        if (probability >= threshold) != (label == "RDS"):
-            probability = threshold - 1e-3 if label == "non-RDS" else min(1.0, threshold + 1e-3)
+        if (probability >= threshold) != positive:
+            probability = min(1.0, threshold + 1e-3) if positive else threshold - 1e-3
         folds = tuple(_mirror(f, threshold) for f in folds)
+    heatmap = row["heatmap_png"]
     return AiHint(
-        probability=float(probability), fold_probabilities=folds, spread=float(spread),
-        threshold=float(threshold), label=label,
+        probability=probability, fold_probabilities=folds, spread=float(row["spread"]),
+        threshold=threshold, positive=positive,
         heatmap_png=bytes(heatmap) if arm == "score_heatmap" and heatmap is not None else None,
-        pack_name=pack, pack_version=version,
+        pack_name=row["pack_name"], pack_version=row["pack_version"],
     )
 
 
@@ -144,11 +130,8 @@ def _hint_for(conn: sqlite3.Connection, study_id: int, case_id: int, arm: str) -
     flagged = conn.execute(
         "SELECT flagged FROM study_cases WHERE study_id = ? AND case_id = ?", (study_id, case_id)
     ).fetchone()[0]
-    row = conn.execute(
-        "SELECT probability, fold_probabilities, spread, threshold, label, heatmap_png, "
-        "pack_name, pack_version FROM ai_hints WHERE case_id = ?",
-        (case_id,),
-    ).fetchone()
+    row = named_row(conn, "SELECT probability, fold_probabilities, spread, threshold, positive, heatmap_png, "
+                          "pack_name, pack_version FROM ai_hints WHERE case_id = ?", (case_id,))
     hint = _shown_hint(row, arm, bool(flagged))
     return hint, bool(flagged) and hint is not None
 
@@ -159,12 +142,6 @@ _ANSWER_COLUMNS = (
 )
 
 
-def _answer_from_row(row: tuple) -> Answer:
-    return Answer(
-        answer_id=row[0], key=AnswerKey(study_id=row[1], reader_id=row[2], case_id=row[3], arm=row[4]),
-        session=row[5], diagnosis=bool(row[6]), confidence=row[7], time_on_case_ms=row[8],
-        server_time_on_case_ms=row[9], submitted_at=from_iso(row[10]),
-    )
 
 
 def reader_answers(db: Database, study_id: int, reader_id: int) -> list[Answer]:
@@ -175,11 +152,9 @@ def reader_answers(db: Database, study_id: int, reader_id: int) -> list[Answer]:
         study_id: the study.
         reader_id: the reader (only their answers are returned).
     """
-    rows = db.conn.execute(
-        f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE study_id = ? AND reader_id = ? ORDER BY id",
-        (study_id, reader_id),
-    ).fetchall()
-    return [_answer_from_row(row) for row in rows]
+    rows = named_rows(db.conn, f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE study_id = ? AND reader_id = ? ORDER BY id",
+                      (study_id, reader_id))
+    return [Answer.from_row(row) for row in rows]
 
 
 def next_task(
@@ -418,12 +393,9 @@ def _telemetry_values(telemetry: ReadTelemetry | None) -> tuple:
     return (*counts, confidence_set, state)
 
 
-def _existing(conn: sqlite3.Connection, key: AnswerKey) -> tuple | None:
-    return conn.execute(
-        f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE study_id = ? AND reader_id = ? "
-        "AND case_id = ? AND arm = ?",
-        (key.study_id, key.reader_id, key.case_id, key.arm),
-    ).fetchone()
+def _existing(conn: sqlite3.Connection, key: AnswerKey) -> sqlite3.Row | None:
+    return named_row(conn, f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE study_id = ? AND reader_id = ? "
+                           "AND case_id = ? AND arm = ?", (key.study_id, key.reader_id, key.case_id, key.arm))
 
 
 def _conflict_message(stored: Answer) -> str:
@@ -486,7 +458,7 @@ def submit_answer(
     submitted = _clean_client_time(client_submitted_at, "client_submitted_at")
     row = _existing(db.conn, key)
     if row is not None:  # fast path for a double click: no write lock
-        stored = _answer_from_row(row)
+        stored = Answer.from_row(row)
         if (stored.diagnosis, stored.confidence) == (diagnosis, confidence):
             return stored
     now = now or utc_now()
@@ -494,7 +466,7 @@ def submit_answer(
     with write_transaction(db) as conn:
         row = _existing(conn, key)  # re-read under the lock: another process may have won
         if row is not None:
-            stored = _answer_from_row(row)
+            stored = Answer.from_row(row)
             if (stored.diagnosis, stored.confidence) == (diagnosis, confidence):
                 return stored  # leaving the block commits an empty transaction
             conflict = stored
@@ -515,14 +487,14 @@ def submit_answer(
                 "INSERT INTO answers (study_id, reader_id, case_id, arm, session, position, "
                 "diagnosis, confidence, time_on_case_ms, server_time_on_case_ms, edit_durations, "
                 "client_started_at, client_submitted_at, submitted_at, ai_probability, ai_spread, "
-                "ai_threshold, ai_label, ai_heatmap_shown, ai_hint_flipped, "
+                "ai_threshold, ai_positive, ai_heatmap_shown, ai_hint_flipped, "
                 f"{', '.join(_TELEMETRY_COUNTS)}, confidence_set, viewer_state) "
                 f"VALUES ({', '.join('?' * (20 + len(measured)))})",
                 (key.study_id, key.reader_id, key.case_id, key.arm, session, position,
                  int(diagnosis), confidence, time_on_case_ms, server_ms, edits, started, submitted,
                  to_iso(now),
                  hint.probability if hint else None, hint.spread if hint else None,
-                 hint.threshold if hint else None, hint.label if hint else None,
+                 hint.threshold if hint else None, int(hint.positive) if hint else None,
                  int(bool(hint and hint.heatmap_png is not None)), int(flipped), *measured),
             )
             conn.execute(
@@ -543,4 +515,4 @@ def submit_answer(
             row = _existing(conn, key)
     if conflict is not None:
         raise AnswerConflictError(_conflict_message(conflict))
-    return _answer_from_row(row)
+    return Answer.from_row(row)

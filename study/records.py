@@ -8,15 +8,17 @@ lists every type a reader's page may receive; a test walks their fields for leak
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from study.db import from_iso
 from study.security import ReaderIdentity
 
 __all__ = [
-    "DESIGNS",
-    "ARMS",
     "StudyInfo",
     "NewReader",
     "ReaderProgress",
@@ -32,8 +34,6 @@ __all__ = [
     "READER_FACING_TYPES",
 ]
 
-DESIGNS = ("sequential", "crossover")
-ARMS = ("none", "score", "score_heatmap")
 
 
 # --- admin-facing records -----------------------------------------------------------
@@ -66,6 +66,16 @@ class StudyInfo:
     seed: str
     created_at: datetime
     n_cases: int
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], n_cases: int) -> "StudyInfo":
+        """A study from a ``studies`` row read by name (:func:`study.db.named_rows`)."""
+        return cls(
+            study_id=row["id"], name=row["name"], case_set_id=row["case_set_id"], design=row["design"],
+            arms=tuple(json.loads(row["arms"])), flagged_fraction=row["flagged_fraction"],
+            washout_days=row["washout_days"], seed=row["seed"], created_at=from_iso(row["created_at"]),
+            n_cases=n_cases,
+        )
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,7 @@ class AiHint:
         fold_probabilities: per-fold probabilities.
         spread: disagreement between folds (e.g. their standard deviation), >= 0.
         threshold: decision threshold of the pack, 0-1.
-        label: ``"RDS"`` or ``"non-RDS"`` (pages translate it).
+        positive: the AI's call: True = RDS (probability at or above the threshold).
         heatmap_png: fused Grad-CAM overlay as PNG bytes, or None (always None when
             shown in the ``score`` arm).
         pack_name: weight pack that produced it.
@@ -173,7 +183,7 @@ class AiHint:
     fold_probabilities: tuple[float, ...]
     spread: float
     threshold: float
-    label: str
+    positive: bool
     heatmap_png: bytes | None
     pack_name: str
     pack_version: str
@@ -226,6 +236,16 @@ class Answer:
     time_on_case_ms: int | None
     server_time_on_case_ms: int | None
     submitted_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "Answer":
+        """An answer from an ``answers`` row read by name (:func:`study.db.named_rows`)."""
+        return cls(
+            answer_id=row["id"], key=AnswerKey(row["study_id"], row["reader_id"], row["case_id"], row["arm"]),
+            session=row["session"], diagnosis=bool(row["diagnosis"]), confidence=row["confidence"],
+            time_on_case_ms=row["time_on_case_ms"], server_time_on_case_ms=row["server_time_on_case_ms"],
+            submitted_at=from_iso(row["submitted_at"]),
+        )
 
 
 @dataclass(frozen=True)

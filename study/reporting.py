@@ -26,7 +26,7 @@ from study.analysis.mrmc import DifferenceTest, MrmcResult, mrmc
 from study.analysis.multiplicity import multiplicity_plan
 from study.analysis.simulated_readers import SimulatedStudy, SimulationSettings, simulate_study
 from study.analysis.table import sorted_labels
-from study.records import ARMS
+from study.design import ARMS
 
 __all__ = [
     "ARM_NAMES",
@@ -126,7 +126,7 @@ def prepare_reads(reads: pd.DataFrame) -> pd.DataFrame:
     """Make an answer table ready for filtering: every read gets a reader role.
 
     Args:
-        reads: tidy table of reads (`study.admin.export_answers` or a simulated study).
+        reads: tidy table of reads (`study.answers.export_answers` or a simulated study).
 
     Returns:
         A copy with ``reader_role`` filled (`UNKNOWN_ROLE` where missing).
@@ -230,7 +230,7 @@ def list_answer_sources(db_file: str | Path) -> list[AnswerSource]:
 
 
 def load_study_reads(db_file: str | Path, study_id: int) -> pd.DataFrame:
-    """All answers of a real study joined with truth (`study.admin.export_answers`).
+    """All answers of a real study joined with truth (`study.answers.export_answers`).
 
     Args:
         db_file: the study database file.
@@ -239,7 +239,7 @@ def load_study_reads(db_file: str | Path, study_id: int) -> pd.DataFrame:
     Returns:
         The tidy table of reads, prepared with `prepare_reads`.
     """
-    from study.admin import export_answers
+    from study.answers import export_answers
     from study.db import connect
 
     db = connect(db_file)

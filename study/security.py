@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from study import StudyError
-from study.db import to_iso, utc_now, write_transaction
+from study.db import named_row, to_iso, utc_now, write_transaction
 from study.throttle import TooManyAttemptsError, begin_attempt, finish_attempt
 
 __all__ = [
@@ -216,24 +216,22 @@ def authenticate(db: Database, code: str, *, client: str = "unknown",
         parsed = None
     row = None
     if parsed is not None:
-        row = db.conn.execute(
-            "SELECT id, study_id, code_salt, code_hash FROM readers WHERE code_handle = ?",
-            (parsed.handle,),
-        ).fetchone()
+        row = named_row(db.conn, "SELECT id, study_id, code_salt, code_hash FROM readers WHERE code_handle = ?",
+                        (parsed.handle,))
     if row is None:
         # Same scrypt cost as a real check: timing must not reveal unknown handles.
         verify_secret("x" * _SECRET_LEN, b"\0" * 16, _DUMMY_HASH)
         ok = False
     else:
-        ok = verify_secret(parsed.secret, row[2], row[3])
+        ok = verify_secret(parsed.secret, row["code_salt"], row["code_hash"])
     with write_transaction(db) as conn:
         _log(conn, "login" if ok else "login_failed", now,
-             row[0] if row else None, row[1] if row else None,
+             row["id"] if row else None, row["study_id"] if row else None,
              {"handle": parsed.handle if parsed else None})
     finish_attempt(db, attempt, ok=ok, detail={"handle": parsed.handle if parsed else None})
     if not ok:
         raise InvalidAccessCodeError(_WRONG_CODE)
-    return get_reader(db, row[0])
+    return get_reader(db, row["id"])
 
 
 def get_reader(db: Database, reader_id: int) -> ReaderIdentity:
@@ -246,14 +244,12 @@ def get_reader(db: Database, reader_id: int) -> ReaderIdentity:
     Raises:
         UnknownReaderError: no such reader.
     """
-    row = db.conn.execute(
-        "SELECT id, study_id, label, role, years_experience FROM readers WHERE id = ?",
-        (reader_id,),
-    ).fetchone()
+    row = named_row(db.conn, "SELECT id, study_id, label, role, years_experience FROM readers WHERE id = ?",
+                    (reader_id,))
     if row is None:
         raise UnknownReaderError(f"There is no reader with id {reader_id}.")
-    return ReaderIdentity(reader_id=row[0], study_id=row[1], label=row[2], role=row[3],
-                          years_experience=row[4])
+    return ReaderIdentity(reader_id=row["id"], study_id=row["study_id"], label=row["label"], role=row["role"],
+                          years_experience=row["years_experience"])
 
 
 def set_profile(

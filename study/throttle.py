@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from sqlite_utils import Database
 
 from study import StudyError
-from study.db import to_iso, write_transaction
+from study.db import named_rows, to_iso, write_transaction
 
 __all__ = [
     "RatePolicy",
@@ -189,8 +189,7 @@ def login_audit(db: Database, scope: str = "admin", *, limit: int = 200) -> list
         limit: at most this many rows.
     """
     _policy(scope)
-    rows = db.conn.execute(
-        "SELECT at, scope, client, ok, detail FROM login_attempts WHERE scope = ? "
-        "ORDER BY at_s DESC, id DESC LIMIT ?", (scope, int(limit))).fetchall()
-    return [LoginAttempt(at=r[0], scope=r[1], client=r[2], ok=None if r[3] is None else bool(r[3]),
-                         detail=json.loads(r[4])) for r in rows]
+    rows = named_rows(db.conn, "SELECT at, scope, client, ok, detail FROM login_attempts WHERE scope = ? "
+                               "ORDER BY at_s DESC, id DESC LIMIT ?", (scope, int(limit)))
+    return [LoginAttempt(at=r["at"], scope=r["scope"], client=r["client"], ok=None if r["ok"] is None else bool(r["ok"]),
+                         detail=json.loads(r["detail"])) for r in rows]

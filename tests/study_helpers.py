@@ -48,7 +48,7 @@ def fake_hint(radiograph: Radiograph) -> AiHint:
     buffer = io.BytesIO()
     heat.save(buffer, format="PNG")
     return AiHint(probability=p, fold_probabilities=folds, spread=float(np.std(folds)),
-                  threshold=0.5, label="RDS" if p >= 0.5 else "non-RDS",
+                  threshold=0.5, positive=p >= 0.5,
                   heatmap_png=buffer.getvalue(), pack_name="fake-pack", pack_version="0.0")
 
 

@@ -121,3 +121,37 @@ def test_a_migration_merged_later_with_a_lower_number_still_runs(tmp_path: Path)
     again = connect(tmp_path / "s.sqlite")
     assert "login_attempts" in again.table_names()
     assert 2 in {row[0] for row in again.conn.execute("SELECT version FROM schema_version")}
+
+
+def test_version_4_stores_the_ai_call_as_a_boolean_with_the_same_meaning(tmp_path: Path) -> None:
+    from study.db import MIGRATIONS
+
+    path = tmp_path / "v3.sqlite"
+    raw = sqlite3.connect(path)  # a database written by the version-3 software (foreign keys off)
+    raw.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, step in MIGRATIONS[:3]:
+        step(raw)
+        raw.execute("INSERT INTO schema_version VALUES (?, 'then')", (version,))
+    for case_id, label in ((1, "RDS"), (2, "non-RDS")):
+        raw.execute("INSERT INTO ai_hints (case_id, probability, fold_probabilities, spread, threshold, label, "
+                    "pack_name, pack_version, created_at) VALUES (?, 0.5, '[]', 0, 0.5, ?, 'p', '1', 'then')",
+                    (case_id, label))
+    for answer_id, label in ((1, "RDS"), (2, "non-RDS"), (3, None)):
+        raw.execute("INSERT INTO answers (id, study_id, reader_id, case_id, arm, session, position, diagnosis, "
+                    "confidence, submitted_at, ai_label, ai_heatmap_shown, ai_hint_flipped) "
+                    "VALUES (?, 1, 1, ?, 'score', 1, ?, 1, 70, 'then', ?, 0, 0)",
+                    (answer_id, answer_id, answer_id, label))
+    raw.commit()
+    raw.close()
+
+    db = connect(path)
+    assert db.conn.execute("SELECT case_id, positive FROM ai_hints ORDER BY case_id").fetchall() == [(1, 1), (2, 0)]
+    assert db.conn.execute("SELECT id, ai_positive FROM answers ORDER BY id").fetchall() == [(1, 1), (2, 0), (3, None)]
+    columns = {row[1] for row in db.conn.execute("PRAGMA table_info(answers)")}
+    assert "ai_label" not in columns and "label" not in {row[1] for row in db.conn.execute("PRAGMA table_info(ai_hints)")}
+    with pytest.raises(sqlite3.IntegrityError, match="answers are immutable"):
+        with write_transaction(db) as conn:
+            conn.execute("UPDATE answers SET confidence = 10 WHERE id = 1")
+    with pytest.raises(sqlite3.IntegrityError):
+        with write_transaction(db) as conn:
+            conn.execute("UPDATE ai_hints SET positive = 2 WHERE case_id = 1")
