@@ -64,7 +64,7 @@ if source.simulated:
 else:
     reads = reporting.load_study_reads(db_path(), source.study_id)
 
-all_arms = reporting.arm_order(reads["modality"])
+all_arms = reporting.arm_order(reads["arm"])
 all_roles = reporting.role_order(reads["reader_role"])
 left, right = st.columns(2)
 arms = left.multiselect(tr("res.arms"), all_arms, default=all_arms, format_func=reporting.arm_name,
@@ -75,7 +75,7 @@ try:
 except AnalysisError as err:
     st.warning(str(err))
     st.stop()
-arms = reporting.arm_order(shown["modality"])
+arms = reporting.arm_order(shown["arm"])
 st.caption(tr("res.showing", readers=shown["reader"].nunique(), cases=shown["case"].nunique(), reads=len(shown)))
 
 figures: dict[str, Any] = {}
@@ -127,7 +127,7 @@ else:
             both = tr("res.both_arms") if len(analysed) == 2 else tr("res.all_arms", n=len(analysed))
             st.warning(tr("res.left_out", arms=both, readers=", ".join(map(str, left_out))))
         try:
-            result = mrmc(crossed, modalities=analysed)
+            result = mrmc(crossed, arms=analysed)
         except AnalysisError as err:
             st.warning(tr("res.no_mrmc", reason=err))
         else:

@@ -32,8 +32,8 @@ def _add_read_options(parser: argparse.ArgumentParser) -> None:
                        help="inclusive rating scale (default 0 100)")
     scale.add_argument("--no-scale", action="store_true",
                        help="accept any finite rating (e.g. model scores or log-odds)")
-    parser.add_argument("--modalities", nargs="+", metavar="ARM",
-                        help="the modalities to analyse, in order (differences earlier - later); "
+    parser.add_argument("--arms", "--modalities", dest="arms", nargs="+", metavar="ARM",
+                        help="the arms to analyse, in order (differences earlier - later); "
                         "default all, sorted")
     parser.add_argument("--alpha", type=float, default=0.05,
                         help="significance level (default 0.05)")
@@ -50,14 +50,14 @@ def _add_mrmc(subparsers: argparse._SubParsersAction) -> None:
         "mrmc",
         help="Obuchowski-Rockette MRMC analysis of a CSV of reads",
         description="Obuchowski-Rockette MRMC analysis (empirical AUC, jackknife covariance, "
-        "Hillis ddf) of FILE with columns reader, modality, case, truth, rating (or score, as "
-        "in the long-format export). With more than two modalities: global tests and every "
+        "Hillis ddf) of FILE with columns reader, arm (or modality), case, truth, rating (or score, as "
+        "in the long-format export). With more than two arms: global tests and every "
         "pairwise difference with the pooled error term. Differences are earlier - later "
-        "modality in sorted order unless --modalities is given. "
+        "arm in sorted order unless --arms is given. "
         "Exit status 2 when the file cannot be analysed.",
     )
     parser.add_argument("file", type=Path,
-                        help="CSV with columns reader, modality, case, truth, rating")
+                        help="CSV with columns reader, arm (or modality), case, truth, rating")
     _add_read_options(parser)
     parser.add_argument("--endpoint", choices=("auc", "sensitivity", "specificity"), default="auc",
                         help="figure of merit (default auc); sensitivity/specificity analyse the "
@@ -81,7 +81,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> None:
         "cannot be analysed.",
     )
     parser.add_argument("file", type=Path,
-                        help="pilot CSV with columns reader, modality, case, truth, rating")
+                        help="pilot CSV with columns reader, arm (or modality), case, truth, rating")
     parser.add_argument("--effect", type=float, required=True,
                         help="AUC difference to detect (e.g. 0.05)")
     parser.add_argument("--readers", type=int, required=True, help="number of readers J")

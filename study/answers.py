@@ -40,7 +40,7 @@ def export_answers(db: Database, study_id: int) -> pd.DataFrame:
     straight into the MRMC, switching, agreement and automation-bias functions:
 
     ``reader`` (label), ``reader_id``, ``reader_role``, ``years_experience``, ``case``,
-    ``modality`` (the arm), ``session``, ``position``, ``truth`` (1 = RDS), ``severity``,
+    ``arm`` (the arm), ``session``, ``position``, ``truth`` (1 = RDS), ``severity``,
     ``call`` (the reader's diagnosis, 1 = RDS), ``confidence`` (0-100), ``rating``
     (:func:`rds_rating`), ``correct``, ``ai_call`` (the AI call shown for this case in
     aided arms, flipped on flagged cases; given on every row so unaided reads can be
@@ -72,7 +72,7 @@ def export_answers(db: Database, study_id: int) -> pd.DataFrame:
         "WHERE a.study_id = ? ORDER BY r.idx, a.case_id, a.position",
         (study_id,),
     ).fetchall()
-    columns = ["reader", "reader_id", "reader_role", "years_experience", "case", "modality",
+    columns = ["reader", "reader_id", "reader_role", "years_experience", "case", "arm",
                "session", "position", "truth", "severity", "call", "confidence", "ai_call",
                "ai_probability", "ai_heatmap_shown", "flagged", "ai_hint_flipped",
                "time_on_case_ms", "server_time_on_case_ms", "submitted_at", "study_id"]

@@ -1,6 +1,6 @@
 """Plotly figures of the reader study, and their export as offline HTML. No Streamlit here.
 
-Every figure takes the tidy table of reads (`study.analysis.table`: reader, modality, case,
+Every figure takes the tidy table of reads (`study.analysis.table`: reader, arm, case,
 truth, rating, call, and per chart reader_role, time_s, flagged) and the same two filters,
 ``arms`` and ``roles`` (None = all), applied with `study.reporting.filter_reads`. The numbers
 drawn come from `study.analysis` wherever it has them, so a chart never disagrees with a
@@ -162,7 +162,7 @@ def roc_curves(
     column (the operating point behind accuracy, sensitivity and specificity).
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating (call optional).
+        reads: tidy table with reader, arm, case, truth, rating (call optional).
         arms: arms to show; None = all.
         roles: reader roles to show; None = all.
         columns: panels per row.
@@ -173,7 +173,7 @@ def roc_curves(
     Raises:
         ReadTableError: until cases with and without RDS have been read.
     """
-    table = _select(reads, arms, roles, ["reader", "modality", "case", "truth", "rating"], "ROC curves")
+    table = _select(reads, arms, roles, ["reader", "arm", "case", "truth", "rating"], "ROC curves")
     check_truth(table)
     truth = binary_column(table, "truth")
     if truth.all() or not truth.any():
@@ -182,7 +182,7 @@ def roc_curves(
     rating = numeric_column(table, "rating")
     calls = reader_calls(table) if "call" in table.columns else None
     readers = sorted_labels(table["reader"])
-    arm_list = arm_order(table["modality"])
+    arm_list = arm_order(table["arm"])
     role_of = _role_of(table)
     titles = [f"{r} ({role_of[r]})" if r in role_of.index else str(r) for r in readers]
     rows, cols = _grid(len(readers), columns)
@@ -193,7 +193,7 @@ def roc_curves(
         fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", showlegend=False, hoverinfo="skip",
                                  line=dict(color="#cbd5e0", dash="dot", width=1)), row=row, col=col)
         for arm in arm_list:
-            mask = ((table["reader"] == reader) & (table["modality"] == arm)).to_numpy()
+            mask = ((table["reader"] == reader) & (table["arm"] == arm)).to_numpy()
             t, r = truth.to_numpy()[mask], rating.to_numpy()[mask]
             if t.all() or not t.any():
                 continue  # no ROC without both classes; the metrics table says NaN
@@ -233,7 +233,7 @@ def paired_reader_chart(
     Lines are coloured by reader role; the black line is the mean over readers.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating, call (reader_role
+        reads: tidy table with reader, arm, case, truth, rating, call (reader_role
             optional).
         arms: arms to show; None = all.
         roles: reader roles to show; None = all.
@@ -246,15 +246,15 @@ def paired_reader_chart(
         ReadTableError: until both classes and two arms have been read (the message says
             what is missing and how far the study is).
     """
-    table = _select(reads, arms, roles, ["reader", "modality", "case", "truth", "rating", "call"],
+    table = _select(reads, arms, roles, ["reader", "arm", "case", "truth", "rating", "call"],
                     "The per-reader chart")
     missing = chart_readiness(table)
     if missing:
         raise ReadTableError(missing)
     metrics = reader_metrics(table)
-    arm_list = arm_order(table["modality"])
+    arm_list = arm_order(table["arm"])
     names = [arm_name(a) for a in arm_list]
-    metrics["position"] = metrics["modality"].map({a: i for i, a in enumerate(arm_list)})
+    metrics["position"] = metrics["arm"].map({a: i for i, a in enumerate(arm_list)})
     metrics = metrics.sort_values(["reader", "position"])
     role_of = _role_of(table)
     roles_present = role_order(role_of.to_numpy()) if len(role_of) else []
@@ -308,7 +308,7 @@ def switching_sankey(
     wrong -> wrong. Counts come from `study.analysis.switching`.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, call.
+        reads: tidy table with reader, arm, case, truth, call.
         arms: arms to include (must contain ``unaided`` and an aided arm); None = all.
         roles: reader roles to include; None = all.
         unaided: label of the arm without AI.
@@ -316,8 +316,8 @@ def switching_sankey(
     Returns:
         The figure.
     """
-    table = _select(reads, arms, roles, ["reader", "modality", "case", "truth", "call"], "The switching chart")
-    totals = switching_by_arm(switching(table, unaided=unaided)).set_index("modality")
+    table = _select(reads, arms, roles, ["reader", "arm", "case", "truth", "call"], "The switching chart")
+    totals = switching_by_arm(switching(table, unaided=unaided)).set_index("arm")
     aided_arms = [a for a in arm_order(totals.index) if a in totals.index]
     fig = go.Figure()
     n = len(aided_arms)
@@ -376,24 +376,24 @@ def reading_time_chart(
     Reads without a recorded time are left out (the figure's title says how many).
 
     Args:
-        reads: tidy table with modality and time_s (seconds).
+        reads: tidy table with arm and time_s (seconds).
         arms: arms to show; None = all.
         roles: reader roles to show; None = all.
 
     Returns:
         The figure.
     """
-    table = _select(reads, arms, roles, ["modality"], "The reading-time chart")
+    table = _select(reads, arms, roles, ["arm"], "The reading-time chart")
     if "time_s" not in table.columns:
         raise ReadTableError("These reads have no reading times (column time_s).")
     seconds = pd.to_numeric(table["time_s"], errors="coerce")
     missing = int(seconds.isna().sum())
     if missing == len(table):
         raise ReadTableError("No reading time was recorded for these reads.")
-    arm_list = arm_order(table["modality"])
+    arm_list = arm_order(table["arm"])
     fig = go.Figure()
     for arm in arm_list:
-        values = seconds[(table["modality"] == arm).to_numpy()].dropna()
+        values = seconds[(table["arm"] == arm).to_numpy()].dropna()
         fig.add_trace(go.Box(
             y=values, name=arm_name(arm), marker_color=arm_colour(arm, arm_list),
             boxpoints="outliers", boxmean=True,
@@ -417,28 +417,28 @@ def case_difficulty_chart(
     Automation-bias cases (flagged: the AI hint was wrong on purpose) are drawn as diamonds.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, call (flagged, rating optional).
+        reads: tidy table with reader, arm, case, truth, call (flagged, rating optional).
         arms: arms to show; None = all.
         roles: reader roles to show; None = all.
 
     Returns:
         The figure.
     """
-    table = _select(reads, arms, roles, ["reader", "modality", "case", "truth", "call"],
+    table = _select(reads, arms, roles, ["reader", "arm", "case", "truth", "call"],
                     "The case difficulty chart")
     check_truth(table)
     frame = pd.DataFrame({
-        "case": table["case"], "modality": table["modality"],
+        "case": table["case"], "arm": table["arm"],
         "truth": binary_column(table, "truth").astype(int),
         "correct": (reader_calls(table) == binary_column(table, "truth")).astype(float),
         "flagged": binary_column(table, "flagged").astype(int) if "flagged" in table.columns else 0,
     })
-    per = (frame.groupby(["case", "modality"], sort=False)
+    per = (frame.groupby(["case", "arm"], sort=False)
            .agg(share=("correct", "mean"), readers=("correct", "size"),
                 truth=("truth", "first"), flagged=("flagged", "max"))
            .reset_index())
     ease = per.groupby("case")["share"].mean()
-    arm_list = arm_order(per["modality"])
+    arm_list = arm_order(per["arm"])
     fig = make_subplots(rows=2, cols=1, vertical_spacing=0.18,
                         subplot_titles=["RDS cases (truth: RDS)", "Non-RDS cases (truth: no RDS)"])
     for row, truth_value in ((1, 1), (2, 0)):
@@ -446,7 +446,7 @@ def case_difficulty_chart(
         cases.sort(key=lambda c: ease[c])  # stable: ties keep the label order
         order = [str(c) for c in cases]
         for arm in arm_list:
-            part = per[(per["truth"] == truth_value) & (per["modality"] == arm)]
+            part = per[(per["truth"] == truth_value) & (per["arm"] == arm)]
             if part.empty:
                 continue
             part = part.set_index("case").loc[[c for c in cases if c in set(part["case"])]]
@@ -484,19 +484,19 @@ def automation_bias_chart(
     harmed them (red, named); `study.analysis.automation_bias.readers_harmed` decides.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, call and ai_call (or flagged).
+        reads: tidy table with reader, arm, case, truth, call and ai_call (or flagged).
         arms: arms to show (the unaided arm ``none`` must be among them); None = all.
         roles: reader roles; None = all.
     """
-    table = _select(reads, arms, roles, ["reader", "modality", "case", "truth", "call"],
+    table = _select(reads, arms, roles, ["reader", "arm", "case", "truth", "call"],
                     "The automation-bias chart")
     harmed = readers_harmed(table, unaided="none")
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#a0aec0", dash="dot"),
                              name="same accuracy", hoverinfo="skip"))
-    arm_list = arm_order(harmed["modality"])
+    arm_list = arm_order(harmed["arm"])
     for arm in arm_list:
-        part = harmed[harmed["modality"] == arm]
+        part = harmed[harmed["arm"] == arm]
         fig.add_trace(go.Scatter(
             x=part["accuracy_unaided"], y=part["accuracy_aided"], mode="markers+text",
             text=[str(r) if h else "" for r, h in zip(part["reader"], part["harmed"])],

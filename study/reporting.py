@@ -147,7 +147,7 @@ def filter_reads(
     """Keep the reads of the chosen arms and reader roles.
 
     Args:
-        reads: tidy table with ``modality`` (and ``reader_role`` when ``roles`` is given).
+        reads: tidy table with ``arm`` (and ``reader_role`` when ``roles`` is given).
         arms: arms to keep; None keeps all.
         roles: reader roles to keep; None keeps all.
 
@@ -162,7 +162,7 @@ def filter_reads(
     if arms is not None:
         if len(arms) == 0:
             raise ReadTableError("Choose at least one arm to show.")
-        kept = kept[kept["modality"].isin(list(arms))]
+        kept = kept[kept["arm"].isin(list(arms))]
     if roles is not None:
         if "reader_role" not in kept.columns:
             raise ReadTableError("These reads have no reader_role column, so they cannot be filtered by role.")
@@ -260,14 +260,14 @@ def crossed_reads(
     returned unchanged and the MRMC check explains what is missing.
 
     Args:
-        reads: tidy table with reader, modality, case.
+        reads: tidy table with reader, arm, case.
         arms: the arms to compare.
 
     Returns:
         ``(reads of the complete readers in those arms, readers left out)``.
     """
-    part = reads[reads["modality"].isin(list(arms))]
-    cells = part.drop_duplicates(["reader", "modality", "case"])
+    part = reads[reads["arm"].isin(list(arms))]
+    cells = part.drop_duplicates(["reader", "arm", "case"])
     needed = part["case"].nunique() * len(set(arms))
     per_reader = cells.groupby("reader").size()
     complete = [r for r in sorted_labels(part["reader"]) if per_reader.get(r, 0) == needed]
@@ -313,7 +313,7 @@ def mrmc_table(result: MrmcResult) -> pd.DataFrame:
     """The three OR tests of the AUC difference as a table for the page.
 
     Args:
-        result: an `MrmcResult` (difference = first modality minus second).
+        result: an `MrmcResult` (difference = first arm minus second).
 
     Returns:
         One row per analysis (RRRC, FRRC, RRFC): ``analysis``, ``generalises_to``,
@@ -367,7 +367,7 @@ def pairwise_table(result: MrmcResult) -> pd.DataFrame:
     """
     _, decisions = multiplicity_plan(result)
     return pd.DataFrame([
-        {"comparison": f"{arm_name(d.modalities[0])} - {arm_name(d.modalities[1])}",
+        {"comparison": f"{arm_name(d.arms[0])} - {arm_name(d.arms[1])}",
          "difference": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high, "p": d.p,
          "p_holm": d.p_holm, "significant": d.significant}
         for d in decisions
@@ -390,7 +390,7 @@ def binary_endpoint_table(reads: pd.DataFrame, arms: Sequence[Hashable], *,
     """
     rows = []
     for endpoint in ("sensitivity", "specificity"):
-        result = mrmc(reads, modalities=list(arms), endpoint=endpoint, alpha=alpha)
+        result = mrmc(reads, arms=list(arms), endpoint=endpoint, alpha=alpha)
         test = result.rrrc.difference
         rows.append({"endpoint": endpoint, arm_name(arms[0]): result.mean_auc[0],
                      arm_name(arms[1]): result.mean_auc[1], "difference": test.estimate,
@@ -405,7 +405,7 @@ def chart_readiness(reads: pd.DataFrame) -> str | None:
     at least two arms (a comparison needs two).
 
     Args:
-        reads: tidy table with modality, case, truth (may be empty).
+        reads: tidy table with arm, case, truth (may be empty).
 
     Returns:
         One sentence with the progress so far and what is missing, or None.
@@ -418,7 +418,7 @@ def chart_readiness(reads: pd.DataFrame) -> str | None:
         missing.append("a case with RDS")
     if not (truth == 0).any():
         missing.append("a case without RDS")
-    n_arms = reads["modality"].nunique()
+    n_arms = reads["arm"].nunique()
     if n_arms < 2:
         missing.append("a second arm")
     if not missing:
@@ -438,9 +438,9 @@ def arm_auc_table(result: MrmcResult) -> pd.DataFrame:
         One row per arm: ``arm``, ``name``, ``auc``, ``se``, ``ci_low``, ``ci_high``.
     """
     return pd.DataFrame([
-        {"arm": m.modality, "name": arm_name(m.modality), "auc": m.auc, "se": m.se,
+        {"arm": m.arm, "name": arm_name(m.arm), "auc": m.auc, "se": m.se,
          "ci_low": m.ci_low, "ci_high": m.ci_high}
-        for m in result.rrrc.modalities
+        for m in result.rrrc.arms
     ])
 
 
@@ -464,12 +464,12 @@ def conclusion_sentence(result: MrmcResult) -> str:
     Example:
         >>> from study.analysis import mrmc
         >>> study = simulated_study()
-        >>> line = conclusion_sentence(mrmc(study.reads, modalities=("score_heatmap", "none")))
+        >>> line = conclusion_sentence(mrmc(study.reads, arms=("score_heatmap", "none")))
         >>> line.startswith("With AI score + heatmap")
         True
     """
     test = result.rrrc.difference
-    first, second = result.modalities[:2]
+    first, second = result.arms[:2]
     auc_first, auc_second = result.mean_auc[:2]
     level = round(100 * (1 - result.alpha))
     numbers = (
@@ -479,7 +479,7 @@ def conclusion_sentence(result: MrmcResult) -> str:
     )
     if not (math.isfinite(test.p) and math.isfinite(test.ci_low)):
         return numbers + "; the study is too small or too uniform to test the difference."
-    if len(result.modalities) > 2:
+    if len(result.arms) > 2:
         # More than two arms: the multiplicity plan decides (global test, then Holm).
         passed, decisions = multiplicity_plan(result)
         decision = decisions[0]
@@ -509,9 +509,9 @@ def simulation_check(study: SimulatedStudy, result: MrmcResult) -> str:
         contains the built-in effect.
     """
     aided, unaided = study.settings.aided, study.settings.unaided
-    if tuple(result.modalities[:2]) == (aided, unaided):
+    if tuple(result.arms[:2]) == (aided, unaided):
         truth = study.true_difference
-    elif tuple(result.modalities[:2]) == (unaided, aided):
+    elif tuple(result.arms[:2]) == (unaided, aided):
         truth = -study.true_difference
     else:
         return "The built-in effect is defined between the simulated arms only."
@@ -529,7 +529,7 @@ def long_csv_bytes(reads: pd.DataFrame) -> bytes:
     """The long-format CSV of `study.analysis.export` (iMRMC, MRMCaov, RJafroc) as bytes.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating.
+        reads: tidy table with reader, arm, case, truth, rating.
     """
     # Written through write_long_csv so the file format has one definition.
     with tempfile.TemporaryDirectory() as folder:
@@ -540,7 +540,7 @@ def imrmc_bytes(reads: pd.DataFrame, *, description: str) -> bytes:
     """The iMRMC input file of `study.analysis.export` as bytes.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating.
+        reads: tidy table with reader, arm, case, truth, rating.
         description: free text at the top of the file.
     """
     return to_imrmc_text(reads, description=description).encode("utf-8")

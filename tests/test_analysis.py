@@ -16,7 +16,7 @@ from study.analysis import (
     automation_bias_summary,
     cohen_kappa,
     fleiss_kappa,
-    fleiss_kappa_by_modality,
+    fleiss_kappa_by_arm,
     pairwise_kappa,
     reader_metrics,
     reading_time_summary,
@@ -34,7 +34,7 @@ def study():
 
 
 def _reads(rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["reader", "modality", "case", "truth", "rating", "call"])
+    return pd.DataFrame(rows, columns=["reader", "arm", "case", "truth", "rating", "call"])
 
 
 # Two readers, 4 cases (c1, c2 diseased), unaided and aided. Outcomes per pair are chosen so
@@ -85,7 +85,7 @@ def test_auc_ci_is_wald_on_the_delong_se() -> None:
 
 
 def test_reader_metrics_counts_and_rates() -> None:
-    table = reader_metrics(TOY).set_index(["reader", "modality"])
+    table = reader_metrics(TOY).set_index(["reader", "arm"])
     a_aided = table.loc[("A", "aided")]
     # A aided: c1 TP, c2 TP, c3 FP, c4 FP
     assert (a_aided["tp"], a_aided["fn"], a_aided["tn"], a_aided["fp"]) == (2, 0, 0, 2)
@@ -112,8 +112,8 @@ def test_role_summary_averages_readers() -> None:
         role_summary(reads)
     reads = pd.concat([TOY, TOY[TOY["reader"] == "A"].assign(reader="C")])
     reads["reader_role"] = reads["reader"].map({"A": "neo", "B": "rad", "C": "neo"})
-    summary = role_summary(reads).set_index(["reader_role", "modality"])
-    per_reader = reader_metrics(reads).set_index(["reader", "modality"])
+    summary = role_summary(reads).set_index(["reader_role", "arm"])
+    per_reader = reader_metrics(reads).set_index(["reader", "arm"])
     assert summary.loc[("neo", "aided"), "n_readers"] == 2
     assert summary.loc[("neo", "unaided"), "accuracy_mean"] == pytest.approx(
         per_reader.loc[[("A", "unaided"), ("C", "unaided")], "accuracy"].mean()
@@ -143,7 +143,7 @@ def test_switching_by_arm_sums_readers_and_tests_discordant_pairs() -> None:
 
 
 def test_switching_pairs_only_reads_of_the_same_reader_and_case() -> None:
-    partial = TOY[~((TOY["reader"] == "B") & (TOY["case"] == "c4") & (TOY["modality"] == "unaided"))]
+    partial = TOY[~((TOY["reader"] == "B") & (TOY["case"] == "c4") & (TOY["arm"] == "unaided"))]
     assert switching(partial).set_index("reader").loc["B", "n_pairs"] == 3
 
 
@@ -194,18 +194,18 @@ def test_fleiss_with_two_raters_equals_scotts_pi() -> None:
 
 
 def test_pairwise_and_fleiss_kappa_by_arm() -> None:
-    pairs = pairwise_kappa(TOY).set_index("modality")
+    pairs = pairwise_kappa(TOY).set_index("arm")
     assert pairs.loc["unaided", "kappa"] == pytest.approx(
         cohen_kappa([0, 1, 0, 1], [1, 1, 0, 0])
     )
     assert pairs.loc["aided", "n_cases"] == 4
-    fleiss = fleiss_kappa_by_modality(TOY).set_index("modality")
+    fleiss = fleiss_kappa_by_arm(TOY).set_index("arm")
     assert fleiss.loc["aided", "n_readers"] == 2 and fleiss.loc["aided", "n_cases"] == 4
 
 
 def test_ai_agreement_and_following_a_wrong_ai() -> None:
     reads = TOY.assign(ai_call=TOY["case"].map({"c1": 1, "c2": 1, "c3": 1, "c4": 0}))
-    table = ai_agreement(reads).set_index(["reader", "modality"])
+    table = ai_agreement(reads).set_index(["reader", "arm"])
     a_aided = table.loc[("A", "aided")]
     assert a_aided["n_agree"] == 3  # c1, c2, c3 agree; c4 not
     assert a_aided["n_ai_wrong"] == 1  # the AI is wrong on c3 only
@@ -220,8 +220,8 @@ def test_ai_agreement_and_following_a_wrong_ai() -> None:
 
 def test_reading_time_summary_per_arm() -> None:
     reads = TOY.assign(time_s=np.arange(len(TOY), dtype=float))
-    summary = reading_time_summary(reads).set_index("modality")
-    aided = reads.loc[reads["modality"] == "aided", "time_s"]
+    summary = reading_time_summary(reads).set_index("arm")
+    aided = reads.loc[reads["arm"] == "aided", "time_s"]
     assert summary.loc["aided", "median_s"] == aided.median()
     assert summary.loc["aided", "q3_s"] == aided.quantile(0.75)
     assert summary.loc["aided", "n_reads"] == 8
@@ -231,7 +231,7 @@ def test_reading_time_summary_per_arm() -> None:
 
 def test_automation_bias_cases_are_reported_apart() -> None:
     reads = TOY.assign(flagged=TOY["case"].eq("c3").astype(int))
-    summary = automation_bias_summary(reads).set_index(["subset", "modality"])
+    summary = automation_bias_summary(reads).set_index(["subset", "arm"])
     flagged_aided = summary.loc[("flagged", "aided")]
     assert flagged_aided["n_cases"] == 1 and flagged_aided["n_reads"] == 2
     assert flagged_aided["accuracy"] == 0.5  # A wrong, B right on c3 with the hint
@@ -259,7 +259,7 @@ def test_simulator_is_reproducible_and_well_formed(study) -> None:
 def test_simulator_true_auc_follows_the_binormal_formula(study) -> None:
     s = study.settings
     assert study.true_difference == pytest.approx(s.population_auc(s.ai_weight) - s.population_auc(0))
-    by_arm = study.true_auc.pivot(index="reader", columns="modality", values="auc")
+    by_arm = study.true_auc.pivot(index="reader", columns="arm", values="auc")
     assert (by_arm["aided"] > by_arm["unaided"]).all()  # a helpful AI helps every reader
     assert study.true_reader_difference == pytest.approx((by_arm["aided"] - by_arm["unaided"]).mean())
 
@@ -283,7 +283,7 @@ def test_multiplicity_plan_claims_nothing_when_the_global_test_fails() -> None:
 
     reads = simulate_study(SimulationSettings(n_readers=4, n_diseased=20, n_nondiseased=20,
                                               ai_weight=0.0), seed=3).reads
-    third = reads[reads["modality"] == "aided"].assign(modality="other")
+    third = reads[reads["arm"] == "aided"].assign(arm="other")
     result = mrmc(pd.concat([reads, third]))
     passed, decisions = multiplicity_plan(result)
     assert len(decisions) == 3
@@ -300,12 +300,12 @@ def test_ai_right_wrong_auc_splits_by_the_ai_call_shown() -> None:
         for case in range(8):
             truth = case % 2
             ai_call = truth if case < 4 else 1 - truth
-            for modality in ("none", "score"):
+            for arm in ("none", "score"):
                 # With the AI, the reader follows it; without, the reader is right.
-                rating = (ai_call if modality == "score" else truth) * 10 + case / 100
-                rows.append((reader, modality, case, truth, rating, ai_call))
-    reads = pd.DataFrame(rows, columns=["reader", "modality", "case", "truth", "rating", "ai_call"])
-    table = ai_right_wrong_auc(reads).set_index(["subset", "modality"])
+                rating = (ai_call if arm == "score" else truth) * 10 + case / 100
+                rows.append((reader, arm, case, truth, rating, ai_call))
+    reads = pd.DataFrame(rows, columns=["reader", "arm", "case", "truth", "rating", "ai_call"])
+    table = ai_right_wrong_auc(reads).set_index(["subset", "arm"])
     assert table.at[("AI right", "score"), "auc"] == 1.0
     assert table.at[("AI wrong", "score"), "auc"] == 0.0
     assert table.at[("AI wrong", "none"), "auc"] == 1.0

@@ -157,7 +157,7 @@ def test_progress_and_export_after_answers(admin_env, tmp_path: Path, monkeypatc
     data, filename = downloads[-1]
     frame = pd.read_csv(io.BytesIO(data))
     assert filename == "s_answers.csv"
-    assert len(frame) == 3 and {"reader", "case", "modality", "truth", "call", "rating"} <= set(frame.columns)
+    assert len(frame) == 3 and {"reader", "case", "arm", "truth", "call", "rating"} <= set(frame.columns)
     assert sorted(frame["call"]) == sorted(calls) and set(frame["reader"]) == {"R01"}
 
 

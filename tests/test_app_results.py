@@ -192,9 +192,9 @@ def test_the_csv_export_offered_by_the_page_round_trips(env, monkeypatch, tmp_pa
     content = stores[-1].get_file(file_id).content
     path = tmp_path / "export.csv"
     path.write_bytes(content)
-    back = read_long_csv(path).sort_values(["reader", "modality", "case"]).reset_index(drop=True)
-    original = reporting.simulated_study().reads[["reader", "modality", "case", "truth", "rating"]]
-    original = original.sort_values(["reader", "modality", "case"]).reset_index(drop=True)
+    back = read_long_csv(path).sort_values(["reader", "arm", "case"]).reset_index(drop=True)
+    original = reporting.simulated_study().reads[["reader", "arm", "case", "truth", "rating"]]
+    original = original.sort_values(["reader", "arm", "case"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(back, original, check_dtype=False)
 
 

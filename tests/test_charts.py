@@ -38,9 +38,9 @@ def reads() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def three_arms(reads: pd.DataFrame) -> pd.DataFrame:
     """The small study plus a 'score' arm (the heatmap reads, ratings and calls changed)."""
-    score = reads[reads["modality"] == "score_heatmap"].copy()
+    score = reads[reads["arm"] == "score_heatmap"].copy()
     rng = np.random.default_rng(0)
-    score["modality"] = "score"
+    score["arm"] = "score"
     score["rating"] = np.clip(score["rating"] + rng.normal(0, 15, len(score)), 0, 100)
     score["call"] = (score["rating"] >= 50).astype(int)
     return pd.concat([reads, score], ignore_index=True)
@@ -77,7 +77,7 @@ def test_roc_curves_one_panel_per_reader_and_areas_match_reader_metrics(reads) -
     titles = [a.text for a in fig.layout.annotations]
     assert titles == [f"R0{i} ({role})" for i, role in
                       zip(range(1, 5), ["neonatologist", "radiologist"] * 2)]
-    metrics = reader_metrics(reads).set_index(["reader", "modality"])["auc"]
+    metrics = reader_metrics(reads).set_index(["reader", "arm"])["auc"]
     curves = [t for t in fig.data if t.mode == "lines" and t.name]
     assert len(curves) == 4 * 2
     for trace in curves:
@@ -106,7 +106,7 @@ def test_paired_chart_draws_each_readers_metrics_and_their_mean(reads) -> None:
         assert drawn == pytest.approx(sorted(metrics[metric]))
         [mean] = [t for t in traces if t.name == "Mean of readers"]
         assert list(mean.x) == ["No AI", "AI score + heatmap"]
-        expected = metrics.groupby("modality")[metric].mean()
+        expected = metrics.groupby("arm")[metric].mean()
         assert list(mean.y) == pytest.approx([expected["none"], expected["score_heatmap"]])
 
 
@@ -121,7 +121,7 @@ def test_paired_chart_orders_three_arms_in_reading_order(three_arms) -> None:
 
 def test_sankey_flows_are_the_switching_counts(three_arms) -> None:
     fig = charts.switching_sankey(three_arms)
-    totals = switching_by_arm(switching(three_arms, unaided="none")).set_index("modality")
+    totals = switching_by_arm(switching(three_arms, unaided="none")).set_index("arm")
     assert [t.name for t in fig.data] == ["AI score", "AI score + heatmap"]
     for trace, arm in zip(fig.data, ["score", "score_heatmap"]):
         flows = dict(zip(trace.link.customdata, trace.link.value))
@@ -144,7 +144,7 @@ def test_reading_time_boxes_hold_the_times_of_each_arm(reads) -> None:
     fig = charts.reading_time_chart(timed)
     assert [t.name for t in fig.data] == ["No AI", "AI score + heatmap"]
     for trace, arm in zip(fig.data, ["none", "score_heatmap"]):
-        expected = timed.loc[timed["modality"] == arm, "time_s"].dropna()
+        expected = timed.loc[timed["arm"] == arm, "time_s"].dropna()
         assert sorted(trace.y) == pytest.approx(sorted(expected))
     assert "3 reads without a time left out" in fig.layout.title.text
 
@@ -159,7 +159,7 @@ def test_reading_time_without_any_time_is_refused(reads) -> None:
 
 def test_case_difficulty_is_the_share_of_readers_correct(reads) -> None:
     fig = charts.case_difficulty_chart(reads)
-    correct = (reads["call"] == reads["truth"]).groupby([reads["case"], reads["modality"]]).mean()
+    correct = (reads["call"] == reads["truth"]).groupby([reads["case"], reads["arm"]]).mean()
     flagged = reads.groupby("case")["flagged"].max()
     drawn = [t for t in fig.data if t.x and t.x[0] is not None]
     assert len(drawn) == 4  # two arms x (RDS, non-RDS)
@@ -226,9 +226,9 @@ def test_html_report_is_self_contained_with_one_copy_of_plotly(reads) -> None:
 def test_long_csv_export_round_trips(reads, tmp_path: Path) -> None:
     path = tmp_path / "reads.csv"
     path.write_bytes(reporting.long_csv_bytes(reads))
-    back = read_long_csv(path).sort_values(["reader", "modality", "case"]).reset_index(drop=True)
-    original = reads[["reader", "modality", "case", "truth", "rating"]]
-    original = original.sort_values(["reader", "modality", "case"]).reset_index(drop=True)
+    back = read_long_csv(path).sort_values(["reader", "arm", "case"]).reset_index(drop=True)
+    original = reads[["reader", "arm", "case", "truth", "rating"]]
+    original = original.sort_values(["reader", "arm", "case"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(back, original, check_dtype=False)
 
 
@@ -243,7 +243,7 @@ def test_long_csv_export_round_trips(reads, tmp_path: Path) -> None:
 def test_conclusion_sentence_follows_the_built_in_effect(weight: float, phrase: str) -> None:
     settings = SimulationSettings(n_readers=6, n_diseased=30, n_nondiseased=30, ai_weight=weight,
                                   unaided="none", aided="score_heatmap")
-    result = mrmc(simulate_study(settings, seed=1).reads, modalities=("score_heatmap", "none"))
+    result = mrmc(simulate_study(settings, seed=1).reads, arms=("score_heatmap", "none"))
     sentence = reporting.conclusion_sentence(result)
     assert re.search(phrase, sentence)
     test = result.rrrc.difference
@@ -252,7 +252,7 @@ def test_conclusion_sentence_follows_the_built_in_effect(weight: float, phrase: 
 
 def test_mrmc_table_and_simulation_check(reads) -> None:
     study = simulate_study(SMALL, seed=4)
-    result = mrmc(study.reads, modalities=("score_heatmap", "none"))
+    result = mrmc(study.reads, arms=("score_heatmap", "none"))
     table = reporting.mrmc_table(result).set_index("analysis")
     assert list(table.index) == ["RRRC", "FRRC", "RRFC"]
     for name in table.index:
@@ -264,24 +264,24 @@ def test_mrmc_table_and_simulation_check(reads) -> None:
     assert list(aucs["auc"]) == pytest.approx(result.mean_auc)
     check = reporting.simulation_check(study, result)
     assert f"{study.true_difference:+.3f}" in check
-    reverse = reporting.simulation_check(study, mrmc(study.reads, modalities=("none", "score_heatmap")))
+    reverse = reporting.simulation_check(study, mrmc(study.reads, arms=("none", "score_heatmap")))
     assert f"{-study.true_difference:+.3f}" in reverse
 
 
 def test_page_simulation_recovers_its_effect() -> None:
     study = reporting.simulated_study()
-    result = mrmc(study.reads, modalities=("score_heatmap", "none"))
+    result = mrmc(study.reads, arms=("score_heatmap", "none"))
     test = result.rrrc.difference
     assert test.ci_low <= study.true_difference <= test.ci_high and test.p < 0.05
     assert "recovers it" in reporting.simulation_check(study, result)
 
 
 def test_crossed_reads_leave_out_readers_who_have_not_finished(reads) -> None:
-    unfinished = reads[~((reads["reader"] == "R03") & (reads["modality"] == "score_heatmap")
+    unfinished = reads[~((reads["reader"] == "R03") & (reads["arm"] == "score_heatmap")
                          & (reads["case"] > "C020"))]
     crossed, left_out = reporting.crossed_reads(unfinished, ("score_heatmap", "none"))
     assert left_out == ["R03"] and set(crossed["reader"]) == {"R01", "R02", "R04"}
-    assert mrmc(crossed, modalities=("score_heatmap", "none")).readers == ("R01", "R02", "R04")
+    assert mrmc(crossed, arms=("score_heatmap", "none")).readers == ("R01", "R02", "R04")
 
 
 @pytest.mark.parametrize(("arms", "pair"), [
@@ -310,7 +310,7 @@ def test_paired_chart_axes_are_fixed_to_0_1(reads: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("keep, missing", [
-    (lambda r: r[r["modality"] == "none"], "a second arm"),
+    (lambda r: r[r["arm"] == "none"], "a second arm"),
     (lambda r: r[r["truth"] == 1], "a case without RDS"),
     (lambda r: r.iloc[:1], "a case without RDS and a second arm"),
 ])
@@ -348,7 +348,7 @@ def test_roc_curves_wait_for_both_classes(reads: pd.DataFrame) -> None:
 def test_three_arm_conclusion_follows_the_multiplicity_plan(three_arms: pd.DataFrame) -> None:
     from study.analysis.multiplicity import multiplicity_plan
 
-    result = mrmc(three_arms, modalities=["score_heatmap", "none", "score"])
+    result = mrmc(three_arms, arms=["score_heatmap", "none", "score"])
     line = reporting.conclusion_sentence(result)
     passed, decisions = multiplicity_plan(result)
     assert f"Holm-adjusted p = {decisions[0].p_holm:.3f}" in line

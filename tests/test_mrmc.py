@@ -45,7 +45,7 @@ VANDYKE = ROOT / "tests" / "data" / "mrmc" / "vandyke_1993.csv"
 
 @pytest.fixture(scope="module")
 def vandyke() -> pd.DataFrame:
-    return pd.read_csv(VANDYKE)
+    return pd.read_csv(VANDYKE).rename(columns={"modality": "arm"})  # the file uses the reference programs' word
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def _auc(t: int, r: int) -> Getter:
 
 
 def _mod(analysis: str, i: int, field: str) -> Getter:
-    return lambda res: getattr(getattr(res, analysis).modalities[i], field)
+    return lambda res: getattr(getattr(res, analysis).arms[i], field)
 
 
 def _diff(analysis: str, field: str) -> Getter:
@@ -158,8 +158,8 @@ SOURCE_A: list[tuple[str, Getter, str]] = [
     ("df T", _ms("df_t"), "1"),
     ("df R", _ms("df_r"), "4"),
     ("df T*R", _ms("df_tr"), "4"),
-    ("MS(R) m1", lambda res: res.mean_squares.ms_r_by_modality[0], "0.00308263"),
-    ("MS(R) m2", lambda res: res.mean_squares.ms_r_by_modality[1], "0.00130460"),
+    ("MS(R) m1", lambda res: res.mean_squares.ms_r_by_arm[0], "0.00308263"),
+    ("MS(R) m2", lambda res: res.mean_squares.ms_r_by_arm[1], "0.00130460"),
     ("Var(R)", _comp("var_r"), "0.00153500"),
     ("Var(T*R)", _comp("var_tr"), "0.00020040"),
     ("Cov1", _comp("cov1"), "0.00034661"),
@@ -320,9 +320,9 @@ def test_vandyke_matches_rjafroc_full_precision(result: MrmcResult, getter: Gett
     assert abs(float(getter(result)) - float(printed)) <= 1e-8
 
 
-def test_modality_order_reverses_the_difference(vandyke: pd.DataFrame, result: MrmcResult) -> None:
-    reverse = mrmc(vandyke, modalities=(2, 1))
-    assert reverse.modalities == (2, 1)
+def test_arm_order_reverses_the_difference(vandyke: pd.DataFrame, result: MrmcResult) -> None:
+    reverse = mrmc(vandyke, arms=(2, 1))
+    assert reverse.arms == (2, 1)
     assert reverse.rrrc.difference.estimate == pytest.approx(-result.rrrc.difference.estimate)
     assert reverse.rrrc.difference.p == pytest.approx(result.rrrc.difference.p)
     assert reverse.rrrc.difference.ci_low == pytest.approx(-result.rrrc.difference.ci_high)
@@ -336,7 +336,7 @@ def test_result_does_not_depend_on_row_order(vandyke: pd.DataFrame, result: Mrmc
 
 
 def test_cov2_below_cov3_is_clamped_to_zero() -> None:
-    # Readers who are independent of each other but share nothing across modalities make
+    # Readers who are independent of each other but share nothing across arms make
     # Cov2 - Cov3 small and noisy; find a seed where it is negative and check the clamp.
     settings = SimulationSettings(n_readers=4, n_diseased=15, n_nondiseased=15, case_sd=0.0,
                                   reader_case_sd=0.0, noise_sd=1.0, ai_weight=0.0)
@@ -360,12 +360,12 @@ def _mutate(name: str, reads: pd.DataFrame) -> pd.DataFrame:
     reads = reads.copy()
     if name == "missing column":
         return reads.drop(columns="truth")
-    if name == "one modality":
-        return reads[reads["modality"] == 1]
+    if name == "one arm":
+        return reads[reads["arm"] == 1]
     if name == "case in one arm":
-        return reads[~((reads["case"] == 7) & (reads["modality"] == 2))]
+        return reads[~((reads["case"] == 7) & (reads["arm"] == 2))]
     if name == "one read missing":
-        return reads[~((reads["case"] == 7) & (reads["modality"] == 2) & (reads["reader"] == 3))]
+        return reads[~((reads["case"] == 7) & (reads["arm"] == 2) & (reads["reader"] == 3))]
     if name == "duplicate read":
         return pd.concat([reads, reads.iloc[[5]]])
     if name == "non-numeric rating":
@@ -394,11 +394,11 @@ def _mutate(name: str, reads: pd.DataFrame) -> pd.DataFrame:
 
 DEGENERATE = [
     ("missing column", r"needs the column\(s\) truth"),
-    ("one modality", r"only one modality \(1\)"),
-    ("case in one arm", r"Case 7 was read only in modality 1"),
-    ("one read missing", r"Reader 3 did not read case 7 in modality 2"),
+    ("one arm", r"only one arm \(1\)"),
+    ("case in one arm", r"Case 7 was read only in arm 1"),
+    ("one read missing", r"Reader 3 did not read case 7 in arm 2"),
     ("duplicate read", r"more than once"),
-    ("non-numeric rating", r"rating 'high' \(reader 1, modality 1, case 11\) is not a finite number"),
+    ("non-numeric rating", r"rating 'high' \(reader 1, arm 1, case 11\) is not a finite number"),
     ("missing rating", r"Column rating is empty"),
     ("rating outside scale", r"rating 250 .* is outside the scale 0 to 100"),
     ("truth not 0/1", r"truth 2 .* is not 0 or 1"),
@@ -437,7 +437,7 @@ def test_scale_none_accepts_any_finite_rating(vandyke: pd.DataFrame, result: Mrm
     assert mrmc(shifted, scale=None).rrrc.difference.p == pytest.approx(result.rrrc.difference.p)
 
 
-def test_identical_modalities_give_no_difference_without_crashing(vandyke: pd.DataFrame) -> None:
+def test_identical_arms_give_no_difference_without_crashing(vandyke: pd.DataFrame) -> None:
     same = vandyke.assign(rating=vandyke.groupby(["reader", "case"])["rating"].transform("first"))
     res = mrmc(same)
     assert res.difference == 0.0
@@ -455,7 +455,7 @@ def test_simulated_large_effect_is_recovered() -> None:
     covered = 0
     for seed in range(10):
         study = simulate_study(settings, seed=seed)
-        test = mrmc(study.reads, modalities=AIDED_FIRST).rrrc.difference
+        test = mrmc(study.reads, arms=AIDED_FIRST).rrrc.difference
         assert test.estimate > 0 and test.p < 0.05, f"seed {seed}: {test}"
         covered += test.ci_low <= study.true_difference <= test.ci_high
     assert study.true_difference > 0.1
@@ -468,15 +468,15 @@ def test_simulated_zero_effect_is_rarely_significant() -> None:
     for seed in range(20):
         study = simulate_study(settings, seed=seed)
         assert study.true_difference == 0.0
-        significant += mrmc(study.reads, modalities=AIDED_FIRST).rrrc.difference.p < 0.05
+        significant += mrmc(study.reads, arms=AIDED_FIRST).rrrc.difference.p < 0.05
     assert significant <= 3  # expected 1 of 20 at alpha 0.05
 
 
 def test_simulator_true_auc_matches_empirical_auc_of_a_huge_study() -> None:
     settings = SimulationSettings(n_readers=2, n_diseased=3000, n_nondiseased=3000)
     study = simulate_study(settings, seed=7)
-    res = mrmc(study.reads, modalities=AIDED_FIRST)
-    observed = res.auc_table().merge(study.true_auc, on=["reader", "modality"])
+    res = mrmc(study.reads, arms=AIDED_FIRST)
+    observed = res.auc_table().merge(study.true_auc, on=["reader", "arm"])
     np.testing.assert_allclose(observed["auc_x"], observed["auc_y"], atol=0.01)
 
 
@@ -492,11 +492,11 @@ def _same_result(a: MrmcResult, b: MrmcResult) -> None:
     """Same numbers (exactly); the labels may differ (an export keeps integer IDs only)."""
     np.testing.assert_array_equal(a.auc, b.auc)
     for key in ("rrrc", "frrc", "rrfc"):
-        differences = [dataclasses.replace(getattr(res, key).difference, modalities=())
+        differences = [dataclasses.replace(getattr(res, key).difference, arms=())
                        for res in (a, b)]
         assert differences[0] == differences[1]
         unlabelled = [
-            [dataclasses.replace(m, modality=None) for m in getattr(res, key).modalities]
+            [dataclasses.replace(m, arm=None) for m in getattr(res, key).arms]
             for res in (a, b)
         ]
         assert unlabelled[0] == unlabelled[1]
@@ -504,12 +504,12 @@ def _same_result(a: MrmcResult, b: MrmcResult) -> None:
 
 def test_long_csv_round_trip_gives_identical_mrmc(simulated: pd.DataFrame, tmp_path: Path) -> None:
     path = write_long_csv(simulated, tmp_path / "reads.csv")
-    assert path.read_text().splitlines()[0] == ",".join(LONG_COLUMNS) + ",reader,modality,case"
+    assert path.read_text().splitlines()[0] == ",".join(LONG_COLUMNS) + ",reader,modality,case"  # the file keeps the reference programs' word
     back = read_long_csv(path)
     assert mrmc(back).to_dict() == mrmc(simulated).to_dict()
     # RJafroc's format = "MRMC" reads the first five columns by position.
     positional = pd.read_csv(path).iloc[:, :5]
-    positional.columns = ["reader", "modality", "case", "truth", "rating"]
+    positional.columns = ["reader", "arm", "case", "truth", "rating"]
     _same_result(mrmc(simulated), mrmc(positional))
 
 
@@ -552,10 +552,10 @@ def cli_runs(tmp_path_factory: pytest.TempPathFactory):
     Importing pandas and scipy costs each process seconds; started up front they run while
     the in-process tests do, and the CLI tests at the end only collect their output.
     """
-    one_modality = tmp_path_factory.mktemp("cli") / "one_modality.csv"
-    reads = pd.read_csv(VANDYKE)
-    reads[reads["modality"] == 1].to_csv(one_modality, index=False)
-    runs = {"json": _start_cli(str(VANDYKE), "--json"), "error": _start_cli(str(one_modality))}
+    one_arm = tmp_path_factory.mktemp("cli") / "one_arm.csv"
+    reads = pd.read_csv(VANDYKE).rename(columns={"modality": "arm"})  # the file uses the reference programs' word
+    reads[reads["arm"] == 1].to_csv(one_arm, index=False)
+    runs = {"json": _start_cli(str(VANDYKE), "--json"), "error": _start_cli(str(one_arm))}
     yield runs
     for process in runs.values():
         if process.poll() is None:
@@ -587,7 +587,7 @@ def test_cli_error_exits_2_with_one_line(cli_runs: dict[str, subprocess.Popen[st
     assert code == 2
     assert stdout == ""
     assert stderr.count("\n") == 1
-    assert stderr.startswith("error: The table has only one modality (1)")
+    assert stderr.startswith("error: The table has only one arm (1)")
 
 
 def test_cli_text_report(capsys: pytest.CaptureFixture[str]) -> None:
@@ -600,8 +600,9 @@ def test_cli_text_report(capsys: pytest.CaptureFixture[str]) -> None:
         assert line_start in out
 
 
-def test_cli_modalities_option_sets_the_order(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["mrmc", str(VANDYKE), "--json", "--modalities", "2", "1"]) == 0
+@pytest.mark.parametrize("option", ["--modalities", "--arms"])
+def test_cli_modalities_option_sets_the_order(capsys: pytest.CaptureFixture[str], option: str) -> None:
+    assert main(["mrmc", str(VANDYKE), "--json", option, "2", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["difference"] == pytest.approx(0.0438003221, abs=1e-8)
 
 

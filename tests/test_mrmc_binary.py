@@ -23,7 +23,7 @@ VANDYKE = Path(__file__).parent / "data" / "mrmc" / "vandyke_1993.csv"
 
 @pytest.fixture(scope="module")
 def reads() -> pd.DataFrame:
-    data = pd.read_csv(VANDYKE)
+    data = pd.read_csv(VANDYKE).rename(columns={"modality": "arm"})
     return data.assign(call=(data["rating"] >= 3).astype(int))
 
 
@@ -61,7 +61,7 @@ def test_sensitivity_rrrc_tests_match(sens: MrmcResult) -> None:
 
 
 def test_sensitivity_single_arm_intervals_match_and_are_clipped(sens: MrmcResult) -> None:
-    one, two = sens.rrrc.modalities
+    one, two = sens.rrrc.arms
     assert (one.auc, one.se, one.df) == pytest.approx((0.8222222, 0.05893747, 14.456811), abs=5e-7)
     assert (one.ci_low, one.ci_high) == pytest.approx((0.6961876, 0.9482568), abs=5e-8)
     assert (two.auc, two.se, two.df) == pytest.approx((0.92, 0.03741657, 7.575855), abs=5e-7)

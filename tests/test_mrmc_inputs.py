@@ -21,7 +21,7 @@ RRRC_P = 0.0516656858  # RJafroc, Van Dyke, RRRC p (tests/data/mrmc/README.md)
 
 @pytest.fixture(scope="module")
 def vandyke() -> pd.DataFrame:
-    return pd.read_csv(VANDYKE)
+    return pd.read_csv(VANDYKE).rename(columns={"modality": "arm"})  # the file uses the reference programs' word
 
 
 def _cli_json(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
@@ -75,19 +75,19 @@ def test_label_values_keeps_text_unless_plain_integers() -> None:
     assert label_values(pd.Series(["1.1", "1.10"])).tolist() == ["1.1", "1.10"]
 
 
-def test_single_modality_intervals_stay_inside_0_1() -> None:
+def test_single_arm_intervals_stay_inside_0_1() -> None:
     rng = np.random.default_rng(0)
     rows = []
     for reader in range(3):
         for case in range(12):
             truth = int(case >= 6)
-            for modality in ("a", "b"):
+            for arm in ("a", "b"):
                 rating = truth * 10 + rng.normal() if reader or case != 0 else 20.0
-                rows.append((reader, modality, case, truth, rating))
-    reads = pd.DataFrame(rows, columns=["reader", "modality", "case", "truth", "rating"])
+                rows.append((reader, arm, case, truth, rating))
+    reads = pd.DataFrame(rows, columns=["reader", "arm", "case", "truth", "rating"])
     result = mrmc(reads, scale=None)
     for analysis in (result.rrrc, result.frrc, result.rrfc):
-        for estimate in analysis.modalities:
+        for estimate in analysis.arms:
             assert 0.0 <= estimate.ci_low <= estimate.ci_high <= 1.0
 
 

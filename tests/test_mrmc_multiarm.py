@@ -1,8 +1,8 @@
-"""Multi-modality OR analysis against OR-DBM MRMC 2.51 on the five-modality Zanca data.
+"""Multi-arm OR analysis against OR-DBM MRMC 2.51 on the five-arm Zanca data.
 
 Reference: the Iowa program's output for the same ratings (see tests/data/mrmc/README.md):
 global tests and every pairwise difference with the error term pooled over all five
-modalities. Printed values are compared to half a unit in their last printed digit (1e-8
+arms. Printed values are compared to half a unit in their last printed digit (1e-8
 for 8-decimal numbers).
 """
 
@@ -25,7 +25,7 @@ REFERENCE = DATA / "zanca_fedroc_iowa_reference.csv"
 
 def _long(wide: pd.DataFrame) -> pd.DataFrame:
     long = wide.melt(id_vars=["case", "truth"], var_name="cell", value_name="rating")
-    parts = long["cell"].str.extract(r"r(?P<reader>\d)_m(?P<modality>\d)").astype(int)
+    parts = long["cell"].str.extract(r"r(?P<reader>\d)_m(?P<arm>\d)").astype(int)
     return pd.concat([parts, long[["case", "truth", "rating"]]], axis=1)
 
 
@@ -53,7 +53,7 @@ def _close(value: float, printed: str) -> bool:
 REF = pd.read_csv(REFERENCE, dtype=str, keep_default_na=False)
 
 
-def test_reader_by_modality_aucs_match(result: MrmcResult) -> None:
+def test_reader_by_arm_aucs_match(result: MrmcResult) -> None:
     printed = [[0.90425, 0.86425, 0.81295, 0.90235, 0.84140],
                [0.79820, 0.84470, 0.81635, 0.83150, 0.77300],
                [0.81175, 0.82050, 0.75275, 0.78865, 0.77115],
@@ -88,7 +88,7 @@ PAIRS = REF[REF["analysis"].isin(["RRRC", "FRRC", "RRFC"])].to_dict("records")
 @pytest.mark.parametrize("row", PAIRS, ids=[f"{r['analysis']}-{r['a']}-{r['b']}" for r in PAIRS])
 def test_pairwise_table_matches(result: MrmcResult, row: dict[str, str]) -> None:
     analysis = getattr(result, row["analysis"].lower())
-    test = next(t for t in analysis.pairwise if t.modalities == (int(row["a"]), int(row["b"])))
+    test = next(t for t in analysis.pairwise if t.arms == (int(row["a"]), int(row["b"])))
     for name in ("difference", "se", "t", "p", "ci_low", "ci_high"):
         value = test.estimate if name == "difference" else getattr(test, name)
         assert _close(value, row[name]), (name, value, row[name])
@@ -102,7 +102,7 @@ READERS = REF[REF["analysis"] == "FRRC_reader"].to_dict("records")
 @pytest.mark.parametrize("row", READERS, ids=[f"r{r['reader']}-{r['a']}-{r['b']}" for r in READERS])
 def test_single_reader_differences_match(result: MrmcResult, row: dict[str, str]) -> None:
     test = next(r for r in result.frrc.readers
-                if r.reader == int(row["reader"]) and r.modalities == (int(row["a"]), int(row["b"])))
+                if r.reader == int(row["reader"]) and r.arms == (int(row["a"]), int(row["b"])))
     for name, value in (("difference", test.estimate), ("se", test.se), ("t", test.z),
                         ("p", test.p), ("ci_low", test.ci_low), ("ci_high", test.ci_high)):
         assert _close(value, row[name]), (name, value, row[name])
@@ -112,9 +112,9 @@ SINGLE = REF[REF["analysis"].str.endswith("_single")].to_dict("records")
 
 
 @pytest.mark.parametrize("row", SINGLE, ids=[f"{r['analysis']}-{r['a']}" for r in SINGLE])
-def test_single_modality_intervals_match(result: MrmcResult, row: dict[str, str]) -> None:
+def test_single_arm_intervals_match(result: MrmcResult, row: dict[str, str]) -> None:
     analysis = getattr(result, row["analysis"].split("_")[0].lower())
-    estimate = analysis.modalities[int(row["a"]) - 1]
+    estimate = analysis.arms[int(row["a"]) - 1]
     assert _close(estimate.auc, row["difference"])
     assert _close(estimate.se, row["se"])
     assert _close(estimate.ci_low, row["ci_low"]) and _close(estimate.ci_high, row["ci_high"])
@@ -126,16 +126,16 @@ def test_the_whole_reference_table_was_checked() -> None:
     assert (len(PAIRS), len(READERS), len(SINGLE)) == (30, 40, 15)
 
 
-def test_pairwise_is_not_the_two_modality_analysis(reads: pd.DataFrame, result: MrmcResult) -> None:
+def test_pairwise_is_not_the_two_arm_analysis(reads: pd.DataFrame, result: MrmcResult) -> None:
     # The point of the pooled error term: analysing one pair on its own data gives other numbers.
-    alone = mrmc(reads[reads["modality"].isin([1, 3])], scale=(0, 5))
-    pooled = next(t for t in result.rrrc.pairwise if t.modalities == (1, 3))
+    alone = mrmc(reads[reads["arm"].isin([1, 3])], scale=(0, 5))
+    pooled = next(t for t in result.rrrc.pairwise if t.arms == (1, 3))
     assert alone.difference == pytest.approx(pooled.estimate)
     assert abs(alone.rrrc.difference.df - pooled.df) > 1
 
 
-def test_two_modalities_keep_one_pair_with_the_global_statistic(reads: pd.DataFrame) -> None:
-    two = mrmc(reads[reads["modality"].isin([2, 4])], scale=(0, 5))
+def test_two_arms_keep_one_pair_with_the_global_statistic(reads: pd.DataFrame) -> None:
+    two = mrmc(reads[reads["arm"].isin([2, 4])], scale=(0, 5))
     assert len(two.rrrc.pairwise) == 1
     assert two.rrrc.difference.statistic == pytest.approx(two.rrrc.global_test.statistic)
     assert two.rrrc.difference.p == pytest.approx(two.rrrc.global_test.p)

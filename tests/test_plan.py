@@ -41,7 +41,7 @@ EFFECT = -0.043800322
 
 @pytest.fixture(scope="module")
 def pilot() -> PlanComponents:
-    return components_from_pilot(mrmc(pd.read_csv(VANDYKE)))
+    return components_from_pilot(mrmc(pd.read_csv(VANDYKE).rename(columns={"modality": "arm"})))
 
 
 STORED = [
@@ -61,13 +61,13 @@ def test_power_matches_rjafroc_stored_values(pilot: PlanComponents, analysis: st
 
 
 def test_power_with_observed_effect(pilot: PlanComponents) -> None:
-    observed = mrmc(pd.read_csv(VANDYKE)).difference
+    observed = mrmc(pd.read_csv(VANDYKE).rename(columns={"modality": "arm"})).difference
     assert power_given_jk(pilot, effect=observed, readers=6, cases=111).power == pytest.approx(
         0.5526116, abs=5e-8)
 
 
 def test_sample_size_matches_rjafroc(pilot: PlanComponents) -> None:
-    observed = mrmc(pd.read_csv(VANDYKE)).difference
+    observed = mrmc(pd.read_csv(VANDYKE).rename(columns={"modality": "arm"})).difference
     result = cases_for_power(pilot, effect=observed, readers=6, power=0.8)
     assert result.cases == 251
     assert round(result.power, 3) == 0.801

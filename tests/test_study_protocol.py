@@ -392,9 +392,9 @@ def test_flagged_cases_show_a_mirrored_ai_output_and_are_recorded(db, tmp_path: 
         else:
             assert hint.probability == pytest.approx(original)
     frame = export_answers(db, study.study_id)
-    aided = frame[frame["modality"] == "score"]
+    aided = frame[frame["arm"] == "score"]
     assert set(aided.loc[aided["ai_hint_flipped"] == 1, "case"]) == flagged
-    assert frame.loc[frame["modality"] == "none", "ai_hint_flipped"].sum() == 0
+    assert frame.loc[frame["arm"] == "none", "ai_hint_flipped"].sum() == 0
     assert db.conn.execute("SELECT SUM(flagged) FROM study_cases WHERE study_id = ?",
                            (clean.study_id,)).fetchone()[0] == 0  # off by default
 
@@ -454,16 +454,16 @@ def test_export_joins_truth_and_rates_on_one_rds_scale(db, tmp_path: Path) -> No
     frame = export_answers(db, study.study_id)
 
     assert len(frame) == 8 and set(frame["reader"]) == {"Reader A"}
-    assert set(frame["modality"]) == {"none", "score_heatmap"}
+    assert set(frame["arm"]) == {"none", "score_heatmap"}
     assert (frame["reader_role"] == "radiologist").all()
     truth = dict(db.conn.execute("SELECT id, truth FROM cases").fetchall())
     assert list(frame["truth"]) == [truth[c] for c in frame["case"]]
     assert list(frame["rating"]) == [90.0 if d else 10.0 for d in frame["call"]]
     assert list(frame["correct"]) == [int(d == t) for d, t in zip(frame["call"], frame["truth"])]
-    assert frame["ai_probability"].isna().tolist() == list(frame["modality"] == "none")
+    assert frame["ai_probability"].isna().tolist() == list(frame["arm"] == "none")
     # ai_call is the call shown in the aided arm, given on the unaided row of the case too.
-    aided = frame[frame["modality"] == "score_heatmap"].set_index("case")
-    unaided = frame[frame["modality"] == "none"].set_index("case")
+    aided = frame[frame["arm"] == "score_heatmap"].set_index("case")
+    unaided = frame[frame["arm"] == "none"].set_index("case")
     assert list(aided["ai_call"]) == [int(p >= 0.5) for p in aided["ai_probability"]]
     assert unaided["ai_call"].to_dict() == aided["ai_call"].to_dict()
     assert unaided["flagged"].to_dict() == aided["flagged"].to_dict() == aided["ai_hint_flipped"].to_dict()
@@ -471,7 +471,7 @@ def test_export_joins_truth_and_rates_on_one_rds_scale(db, tmp_path: Path) -> No
     assert (frame["time_s"] == frame["server_time_on_case_ms"] / 1000).all()  # no client time sent
     from study.analysis.table import require_columns
 
-    require_columns(frame, ["reader", "modality", "case", "truth", "rating", "call", "ai_call",
+    require_columns(frame, ["reader", "arm", "case", "truth", "rating", "call", "ai_call",
                             "flagged", "time_s", "reader_role"], "The export")
 
 

@@ -11,7 +11,7 @@ from study.analysis.agreement import (
     ai_agreement,
     cohen_kappa,
     fleiss_kappa,
-    fleiss_kappa_by_modality,
+    fleiss_kappa_by_arm,
     pairwise_kappa,
 )
 from study.analysis.auc import auc_from_scores, delong_variance, empirical_auc, jackknife_aucs
@@ -55,7 +55,7 @@ __all__ = [
     "delong_variance",
     "empirical_auc",
     "fleiss_kappa",
-    "fleiss_kappa_by_modality",
+    "fleiss_kappa_by_arm",
     "jackknife_aucs",
     "mrmc",
     "mrmc_data",

@@ -1,6 +1,6 @@
 """Agreement: readers with the AI, and readers with each other (Cohen's and Fleiss' kappa).
 
-Input: the tidy table of `study.analysis.table` with columns reader, modality, case and call
+Input: the tidy table of `study.analysis.table` with columns reader, arm, case and call
 (the reader's binary diagnosis); ``ai_agreement`` also needs ai_call (the AI's binary call
 for the case) and uses truth when present.
 
@@ -26,7 +26,7 @@ __all__ = [
     "fleiss_kappa",
     "ai_agreement",
     "pairwise_kappa",
-    "fleiss_kappa_by_modality",
+    "fleiss_kappa_by_arm",
 ]
 
 
@@ -87,20 +87,20 @@ def ai_agreement(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """How often each reader's call agrees with the AI's call, per reader and arm.
 
     Args:
-        reads: table with reader, modality, case, call, ai_call (0/1); truth optional.
+        reads: table with reader, arm, case, call, ai_call (0/1); truth optional.
         alpha: 1 - confidence level of the Wilson interval.
 
     Returns:
-        One row per (reader, modality): ``n_reads``, ``n_agree``, ``agreement`` with
+        One row per (reader, arm): ``n_reads``, ``n_agree``, ``agreement`` with
         ``agreement_low``/``agreement_high``, ``kappa_with_ai``; with truth also ``n_ai_wrong``
         and ``followed_ai_when_wrong`` (share of the reads where the AI was wrong in which the
         reader gave the AI's wrong call).
     """
-    require_columns(reads, ["reader", "modality", "case", "call", "ai_call"], "Agreement with the AI")
+    require_columns(reads, ["reader", "arm", "case", "call", "ai_call"], "Agreement with the AI")
     table = pd.DataFrame(
         {
             "reader": reads["reader"],
-            "modality": reads["modality"],
+            "arm": reads["arm"],
             "call": binary_column(reads, "call"),
             "ai_call": binary_column(reads, "ai_call"),
         }
@@ -109,13 +109,13 @@ def ai_agreement(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     if has_truth:
         table["truth"] = binary_column(reads, "truth")
     rows = []
-    for (reader, modality), group in table.groupby(["reader", "modality"], sort=True):
+    for (reader, arm), group in table.groupby(["reader", "arm"], sort=True):
         call, ai = group["call"].to_numpy(), group["ai_call"].to_numpy()
         agree = int((call == ai).sum())
         low, high = wilson_interval(agree, len(group), alpha=alpha)
         row = {
             "reader": reader,
-            "modality": modality,
+            "arm": arm,
             "n_reads": len(group),
             "n_agree": agree,
             "agreement": agree / len(group),
@@ -134,9 +134,9 @@ def ai_agreement(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def _calls_by_case(reads: pd.DataFrame, column: str) -> pd.DataFrame:
-    require_columns(reads, ["reader", "modality", "case", column], "Agreement between readers")
+    require_columns(reads, ["reader", "arm", "case", column], "Agreement between readers")
     table = reads.assign(**{column: binary_column(reads, column).astype(int)})
-    if table.duplicated(["reader", "modality", "case"]).any():
+    if table.duplicated(["reader", "arm", "case"]).any():
         raise ReadTableError("A reader read the same case twice in one arm; kappa needs one read.")
     return table
 
@@ -145,45 +145,45 @@ def pairwise_kappa(reads: pd.DataFrame, *, column: str = "call") -> pd.DataFrame
     """Cohen's kappa for every pair of readers within each arm, on the cases both read.
 
     Args:
-        reads: table with reader, modality, case and the binary ``column``.
+        reads: table with reader, arm, case and the binary ``column``.
         column: the binary column compared (default the reader's call).
 
     Returns:
-        One row per (modality, reader_a, reader_b): ``n_cases`` and ``kappa``.
+        One row per (arm, reader_a, reader_b): ``n_cases`` and ``kappa``.
     """
     table = _calls_by_case(reads, column)
     rows = []
-    for modality in sorted_labels(table["modality"]):
-        wide = table[table["modality"] == modality].pivot(index="case", columns="reader",
+    for arm in sorted_labels(table["arm"]):
+        wide = table[table["arm"] == arm].pivot(index="case", columns="reader",
                                                          values=column)
         for a, b in itertools.combinations(sorted_labels(wide.columns), 2):
             both = wide[[a, b]].dropna()
-            rows.append({"modality": modality, "reader_a": a, "reader_b": b,
+            rows.append({"arm": arm, "reader_a": a, "reader_b": b,
                          "n_cases": len(both), "kappa": cohen_kappa(both[a], both[b])})
-    return pd.DataFrame(rows, columns=["modality", "reader_a", "reader_b", "n_cases", "kappa"])
+    return pd.DataFrame(rows, columns=["arm", "reader_a", "reader_b", "n_cases", "kappa"])
 
 
-def fleiss_kappa_by_modality(reads: pd.DataFrame, *, column: str = "call") -> pd.DataFrame:
+def fleiss_kappa_by_arm(reads: pd.DataFrame, *, column: str = "call") -> pd.DataFrame:
     """Fleiss' kappa among all readers of each arm, on the cases every one of them read.
 
     Args:
-        reads: table with reader, modality, case and the binary ``column``.
+        reads: table with reader, arm, case and the binary ``column``.
         column: the binary column compared (default the reader's call).
 
     Returns:
-        One row per modality: ``n_readers``, ``n_cases`` (read by all), ``kappa`` (NaN with
+        One row per arm: ``n_readers``, ``n_cases`` (read by all), ``kappa`` (NaN with
         fewer than two readers or no common case).
     """
     table = _calls_by_case(reads, column)
     rows = []
-    for modality in sorted_labels(table["modality"]):
-        wide = table[table["modality"] == modality].pivot(index="case", columns="reader",
+    for arm in sorted_labels(table["arm"]):
+        wide = table[table["arm"] == arm].pivot(index="case", columns="reader",
                                                          values=column).dropna()
         n_readers = wide.shape[1]
         kappa = float("nan")
         if n_readers >= 2 and len(wide):
             positives = wide.sum(axis=1).to_numpy()
             kappa = fleiss_kappa(np.column_stack([n_readers - positives, positives]))
-        rows.append({"modality": modality, "n_readers": n_readers, "n_cases": len(wide),
+        rows.append({"arm": arm, "n_readers": n_readers, "n_cases": len(wide),
                      "kappa": kappa})
-    return pd.DataFrame(rows, columns=["modality", "n_readers", "n_cases", "kappa"])
+    return pd.DataFrame(rows, columns=["arm", "n_readers", "n_cases", "kappa"])

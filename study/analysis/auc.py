@@ -1,4 +1,4 @@
-"""Empirical (trapezoidal) ROC AUC via placement values, vectorised over readers and modalities.
+"""Empirical (trapezoidal) ROC AUC via placement values, vectorised over readers and arms.
 
 The empirical AUC is the Mann-Whitney U statistic divided by ``m * n``: the probability that a
 diseased case is rated higher than a non-diseased one, ties counting 1/2 (Bamber 1975;
@@ -12,13 +12,13 @@ Everything here works on *placement values* (DeLong, DeLong & Clarke-Pearson 198
   (ties 1/2).
 
 ``AUC = mean(v10) = mean(v01)``. Placements come from mid-ranks, so a whole
-(modality, reader) stack is done in one `scipy.stats.rankdata` call instead of an m x n loop,
+(arm, reader) stack is done in one `scipy.stats.rankdata` call instead of an m x n loop,
 and the leave-one-case-out AUCs of the jackknife follow in closed form:
 dropping diseased case ``j`` gives ``(n * AUC - v10[j]) / (n - 1)``, dropping non-diseased case
 ``i`` gives ``(m * AUC - v01[i]) / (m - 1)``.
 
 All functions take ``negatives`` with shape ``(..., m)`` (ratings of non-diseased cases) and
-``positives`` with shape ``(..., n)`` (ratings of diseased cases); leading axes (e.g. modality,
+``positives`` with shape ``(..., n)`` (ratings of diseased cases); leading axes (e.g. arm,
 reader) are carried through.
 """
 

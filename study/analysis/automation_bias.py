@@ -5,7 +5,7 @@ or the AI is known to fail there). Pooling them with the other cases would hide 
 they answer: do readers follow a wrong hint? So every number here is given twice, once for the
 flagged cases and once for the others.
 
-Input: the tidy table of `study.analysis.table` with reader, modality, case, truth, call and
+Input: the tidy table of `study.analysis.table` with reader, arm, case, truth, call and
 flagged (0/1 per case); ai_call adds the agreement with the AI.
 """
 
@@ -38,17 +38,17 @@ def automation_bias_summary(
     independent).
 
     Args:
-        reads: table with reader, modality, case, truth, call, flagged; optional ai_call.
+        reads: table with reader, arm, case, truth, call, flagged; optional ai_call.
         unaided: label of the unaided arm (for the switching columns).
         aided: aided arms; default every arm other than ``unaided``.
         alpha: 1 - confidence level of the Wilson intervals.
 
     Returns:
-        One row per (subset = ``"flagged"`` / ``"other"``, modality): ``n_readers, n_cases,
+        One row per (subset = ``"flagged"`` / ``"other"``, arm): ``n_readers, n_cases,
         n_reads, accuracy, accuracy_low, accuracy_high``; with ai_call ``agreement_with_ai``;
         for aided arms ``n_pairs, correct_to_wrong, wrong_to_correct`` (NaN elsewhere).
     """
-    require_columns(reads, ["reader", "modality", "case", "truth", "call", "flagged"],
+    require_columns(reads, ["reader", "arm", "case", "truth", "call", "flagged"],
                     "The automation-bias analysis")
     check_truth(reads)
     table = reads.assign(
@@ -58,34 +58,34 @@ def automation_bias_summary(
     )
     if "ai_call" in table.columns:
         table["ai_call"] = binary_column(reads, "ai_call")
-    has_unaided = unaided in set(table["modality"])
+    has_unaided = unaided in set(table["arm"])
     rows = []
     for subset, part in (("flagged", table[table["flagged"]]), ("other", table[~table["flagged"]])):
         if part.empty:
             continue
         switches = None
-        if has_unaided and part["modality"].nunique() > 1:
+        if has_unaided and part["arm"].nunique() > 1:
             pairs = paired_reads(part, unaided=unaided, aided=aided)
-            switches = count_switches(pairs, ["modality"]).set_index("modality")
-        for modality in sorted_labels(part["modality"]):
-            arm = part[part["modality"] == modality]
-            correct = int((arm["call"] == arm["truth"]).sum())
-            low, high = wilson_interval(correct, len(arm), alpha=alpha)
+            switches = count_switches(pairs, ["arm"]).set_index("arm")
+        for arm in sorted_labels(part["arm"]):
+            in_arm = part[part["arm"] == arm]
+            correct = int((in_arm["call"] == in_arm["truth"]).sum())
+            low, high = wilson_interval(correct, len(in_arm), alpha=alpha)
             row = {
                 "subset": subset,
-                "modality": modality,
-                "n_readers": arm["reader"].nunique(),
-                "n_cases": arm["case"].nunique(),
-                "n_reads": len(arm),
-                "accuracy": correct / len(arm),
+                "arm": arm,
+                "n_readers": in_arm["reader"].nunique(),
+                "n_cases": in_arm["case"].nunique(),
+                "n_reads": len(in_arm),
+                "accuracy": correct / len(in_arm),
                 "accuracy_low": low,
                 "accuracy_high": high,
             }
-            if "ai_call" in arm.columns:
-                row["agreement_with_ai"] = float((arm["call"] == arm["ai_call"]).mean())
+            if "ai_call" in in_arm.columns:
+                row["agreement_with_ai"] = float((in_arm["call"] == in_arm["ai_call"]).mean())
             for column in ("n_pairs", "correct_to_wrong", "wrong_to_correct"):
-                has_row = switches is not None and modality in switches.index
-                row[column] = switches.at[modality, column] if has_row else float("nan")
+                has_row = switches is not None and arm in switches.index
+                row[column] = switches.at[arm, column] if has_row else float("nan")
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -109,28 +109,28 @@ def ai_right_wrong_auc(reads: pd.DataFrame) -> pd.DataFrame:
     cases) shows readers following a wrong hint.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating and ai_call (or flagged).
+        reads: tidy table with reader, arm, case, truth, rating and ai_call (or flagged).
 
     Returns:
-        One row per (``subset`` = ``"AI right"`` / ``"AI wrong"``, ``modality``): ``n_cases``,
+        One row per (``subset`` = ``"AI right"`` / ``"AI wrong"``, ``arm``): ``n_cases``,
         ``n_diseased``, ``n_readers``, ``auc`` (mean of the readers' empirical AUCs; NaN when
         the subset lacks a class).
     """
-    require_columns(reads, ["reader", "modality", "case", "truth", "rating"],
+    require_columns(reads, ["reader", "arm", "case", "truth", "rating"],
                     "The AUC on AI-right and AI-wrong cases")
     check_truth(reads)
     table = reads.assign(truth=binary_column(reads, "truth"), ai_wrong=_ai_wrong(reads))
     rows = []
     for subset, part in (("AI right", table[~table["ai_wrong"]]), ("AI wrong", table[table["ai_wrong"]])):
-        for modality in sorted_labels(part["modality"]) if not part.empty else []:
-            arm = part[part["modality"] == modality]
+        for arm in sorted_labels(part["arm"]) if not part.empty else []:
+            in_arm = part[part["arm"] == arm]
             aucs = [auc_from_scores(g["truth"].to_numpy(), g["rating"].to_numpy())
-                    for _, g in arm.groupby("reader")]
+                    for _, g in in_arm.groupby("reader")]
             finite = [a for a in aucs if np.isfinite(a)]
             rows.append({
-                "subset": subset, "modality": modality, "n_cases": arm["case"].nunique(),
-                "n_diseased": arm.loc[arm["truth"], "case"].nunique(),
-                "n_readers": arm["reader"].nunique(),
+                "subset": subset, "arm": arm, "n_cases": in_arm["case"].nunique(),
+                "n_diseased": in_arm.loc[in_arm["truth"], "case"].nunique(),
+                "n_readers": in_arm["reader"].nunique(),
                 "auc": float(np.mean(finite)) if finite else float("nan"),
             })
     return pd.DataFrame(rows)
@@ -143,29 +143,29 @@ def readers_harmed(reads: pd.DataFrame, *, unaided: Hashable = "none") -> pd.Dat
     wrong is lower with the hint than without it (they followed it into errors).
 
     Args:
-        reads: tidy table with reader, modality, case, truth, call and ai_call (or flagged).
+        reads: tidy table with reader, arm, case, truth, call and ai_call (or flagged).
         unaided: label of the arm without AI.
 
     Returns:
-        One row per (reader, aided arm): ``reader``, ``modality``, ``n_cases``,
+        One row per (reader, aided arm): ``reader``, ``arm``, ``n_cases``,
         ``accuracy_unaided``, ``accuracy_aided``, ``change``, ``harmed``.
     """
-    require_columns(reads, ["reader", "modality", "case", "truth", "call"],
+    require_columns(reads, ["reader", "arm", "case", "truth", "call"],
                     "The per-reader automation-bias check")
     check_truth(reads)
     table = reads.assign(truth=binary_column(reads, "truth"), call=binary_column(reads, "call"),
                          ai_wrong=_ai_wrong(reads))
     wrong = table[table["ai_wrong"]]
-    if unaided not in set(wrong["modality"]):
+    if unaided not in set(wrong["arm"]):
         raise ReadTableError(f"No reads of AI-wrong cases in the unaided arm ({unaided}) yet.")
-    correct = (wrong["call"] == wrong["truth"]).groupby([wrong["reader"], wrong["modality"]]).mean()
-    counts = wrong.groupby(["reader", "modality"])["case"].nunique()
+    correct = (wrong["call"] == wrong["truth"]).groupby([wrong["reader"], wrong["arm"]]).mean()
+    counts = wrong.groupby(["reader", "arm"])["case"].nunique()
     rows = []
-    for (reader, modality), accuracy in correct.items():
-        if modality == unaided or (reader, unaided) not in correct.index:
+    for (reader, arm), accuracy in correct.items():
+        if arm == unaided or (reader, unaided) not in correct.index:
             continue
         before = float(correct[(reader, unaided)])
-        rows.append({"reader": reader, "modality": modality, "n_cases": int(counts[(reader, modality)]),
+        rows.append({"reader": reader, "arm": arm, "n_cases": int(counts[(reader, arm)]),
                      "accuracy_unaided": before, "accuracy_aided": float(accuracy),
                      "change": float(accuracy) - before, "harmed": float(accuracy) < before})
     if not rows:

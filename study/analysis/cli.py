@@ -3,11 +3,12 @@
 Its arguments are declared in `study.__main__` (which must stay light to import); this module
 does the work.
 
-The CSV needs the columns reader, modality, case, truth, rating (one row per read; see
+The CSV needs the columns reader, arm (or ``modality``, as the reference programs call it), case,
+truth, rating (one row per read; see
 `study.analysis.table`). Ratings must lie on the scale (default 0-100; ``--scale MIN MAX``
-changes it, ``--no-scale`` accepts any finite number). The difference is modality 1 minus
-modality 2 in sorted order (numbers sort numerically, text alphabetically: ``aided`` before
-``unaided``), unless ``--modalities A B`` picks the two and their order.
+changes it, ``--no-scale`` accepts any finite number). The difference is arm 1 minus
+arm 2 in sorted order (numbers sort numerically, text alphabetically: ``aided`` before
+``unaided``), unless ``--arms A B`` picks the two and their order.
 
 Exit status: 0 on success, 2 when the input cannot be analysed; then one line on stderr says why.
 """
@@ -34,19 +35,22 @@ EXIT_INPUT_ERROR = 2
 
 def _match_labels(reads: pd.DataFrame, wanted: list[str]) -> list[object]:
     # The CSV's labels may have been parsed as numbers; match what the user typed as text.
-    if "modality" not in reads:
+    if "arm" not in reads:
         return list(wanted)
-    by_text = {str(label): label for label in reads["modality"].dropna().unique()}
+    by_text = {str(label): label for label in reads["arm"].dropna().unique()}
     return [by_text.get(text, text) for text in wanted]
 
 
-_LABELS = ("reader", "modality", "case")
+_LABELS = ("reader", "arm", "case")
+# Column names a file may use for each label, ours first: the reference programs and our
+# long-format export call the arm "modality" (and its integer ID "modalityID").
+_FILE_NAMES = {"reader": ("reader", "readerID"), "arm": ("arm", "modality", "modalityID"), "case": ("case", "caseID")}
 
 
 def load_reads(path: Path) -> pd.DataFrame:
     """Read a CSV of reads: ours, or our long-format export (``score``, ``readerID``, ...).
 
-    Reader, modality and case IDs are read as text (see `label_values`), so ``007`` and ``7``
+    Reader, arm and case IDs are read as text (see `label_values`), so ``007`` and ``7``
     or ``1.1`` and ``1.10`` stay different cases; ``-inf`` ratings are kept.
 
     Args:
@@ -58,7 +62,7 @@ def load_reads(path: Path) -> pd.DataFrame:
     try:
         header = pd.read_csv(path, nrows=0, skipinitialspace=True).columns
         text_columns = {c: str for c in header
-                        if str(c).strip() in {*_LABELS, "readerID", "modalityID", "caseID"}}
+                        if str(c).strip() in {name for names in _FILE_NAMES.values() for name in names}}
         reads = pd.read_csv(path, skipinitialspace=True, dtype=text_columns)
     except FileNotFoundError:
         raise AnalysisError(f"There is no file {path}.") from None
@@ -69,10 +73,11 @@ def load_reads(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise AnalysisError(f"{path} is not a readable CSV file ({err}).") from None
     reads.columns = [str(c).strip() for c in reads.columns]
-    for label in _LABELS:
+    for label, names in _FILE_NAMES.items():
         # The long-format export has integer IDs and, after them, the original labels.
-        if label not in reads and f"{label}ID" in reads:
-            reads[label] = reads[f"{label}ID"]
+        found = next((name for name in names if name in reads), None)
+        if found is not None and found != label:
+            reads[label] = reads[found]
     if "rating" not in reads and "score" in reads:
         reads = reads.rename(columns={"score": "rating"})
     for label in _LABELS:
@@ -85,7 +90,7 @@ def run_mrmc(args: argparse.Namespace) -> int:
     """Run the ``mrmc`` command.
 
     Args:
-        args: parsed arguments (file, json, scale, no_scale, modalities, alpha).
+        args: parsed arguments (file, json, scale, no_scale, arms, alpha).
 
     Returns:
         The exit status: 0, or 2 for input that cannot be analysed.
@@ -97,10 +102,10 @@ def run_mrmc(args: argparse.Namespace) -> int:
         if not 0 < args.alpha < 1:
             raise AnalysisError(f"--alpha must lie between 0 and 1, got {args.alpha:g}.")
         reads = load_reads(args.file)
-        modalities = _match_labels(reads, args.modalities) if args.modalities else None
+        arms = _match_labels(reads, args.arms) if args.arms else None
         try:
             scale = None if args.no_scale else (low, high)
-            result = mrmc(reads, modalities=modalities, scale=scale, alpha=args.alpha,
+            result = mrmc(reads, arms=arms, scale=scale, alpha=args.alpha,
                           endpoint=getattr(args, "endpoint", "auc"))
         except AnalysisError as err:
             if "outside the scale" in str(err):
@@ -123,7 +128,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
     Args:
         args: parsed arguments (file, effect, readers, cases, power, alpha, json, scale,
-            no_scale, modalities).
+            no_scale, arms).
 
     Returns:
         The exit status: 0, or 2 for input that cannot be analysed.
@@ -140,9 +145,9 @@ def run_plan(args: argparse.Namespace) -> int:
         if not 0 < args.alpha < 1:
             raise AnalysisError(f"--alpha must lie between 0 and 1, got {args.alpha:g}.")
         reads = load_reads(args.file)
-        modalities = _match_labels(reads, args.modalities) if args.modalities else None
+        arms = _match_labels(reads, args.arms) if args.arms else None
         scale = None if args.no_scale else (tuple(args.scale) if args.scale else DEFAULT_SCALE)
-        pilot = mrmc(reads, modalities=modalities, scale=scale, alpha=args.alpha)
+        pilot = mrmc(reads, arms=arms, scale=scale, alpha=args.alpha)
         components = components_from_pilot(pilot)
         results = {}
         for analysis in ANALYSES:

@@ -9,7 +9,7 @@ Two files, because the three reference programs do not share one input format:
 
 ============  ==================================================================
 readerID      reader as an integer 1..r (readers in sorted order)
-modalityID    modality/arm as an integer 1..t (sorted order; 1 - 2 is the
+modalityID    the study arm (the reference programs' modality) as an integer 1..t (sorted order; 1 - 2 is the
               difference `study.analysis.mrmc` reports by default)
 caseID        case as an integer 1..K (sorted order)
 truth         0 = non-diseased, 1 = diseased
@@ -113,10 +113,10 @@ def to_long_format(reads: pd.DataFrame) -> pd.DataFrame:
     """The long-format export table (see the module docstring).
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating.
+        reads: tidy table with reader, arm, case, truth, rating.
 
     Returns:
-        DataFrame with `LONG_COLUMNS` then the label columns reader, modality, case; rows
+        DataFrame with `LONG_COLUMNS` then the label columns reader, modality (the arm), case; rows
         sorted by readerID, modalityID, caseID.
     """
     require_columns(reads, MRMC_COLUMNS, "The export")
@@ -124,12 +124,12 @@ def to_long_format(reads: pd.DataFrame) -> pd.DataFrame:
     long = pd.DataFrame(
         {
             "readerID": _codes(reads["reader"]),
-            "modalityID": _codes(reads["modality"]),
+            "modalityID": _codes(reads["arm"]),
             "caseID": _codes(reads["case"]),
             "truth": binary_column(reads, "truth").astype(int),
             "score": numeric_column(reads, "rating"),
             "reader": reads["reader"],
-            "modality": reads["modality"],
+            "modality": reads["arm"],  # the file's name for the arm (all three reference programs)
             "case": reads["case"],
         }
     )
@@ -140,7 +140,7 @@ def write_long_csv(reads: pd.DataFrame, path: str | Path) -> Path:
     """Write the long-format CSV.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating.
+        reads: tidy table with reader, arm, case, truth, rating.
         path: destination file.
 
     Returns:
@@ -168,7 +168,7 @@ def read_long_csv(path: str | Path) -> pd.DataFrame:
         path: a file written by `write_long_csv` (or any file with `LONG_COLUMNS`).
 
     Returns:
-        Tidy table with reader, modality, case, truth, rating.
+        Tidy table with reader, arm, case, truth, rating.
     """
     labels = {c: str for c in ("reader", "modality", "case")}
     long = pd.read_csv(path, dtype=labels, keep_default_na=False, na_values={"score": [""], "truth": [""]})
@@ -179,7 +179,7 @@ def read_long_csv(path: str | Path) -> pd.DataFrame:
             long[column] = label_values(_unquote(long[column]))
     source = {
         "reader": "reader" if "reader" in long else "readerID",
-        "modality": "modality" if "modality" in long else "modalityID",
+        "arm": "modality" if "modality" in long else "modalityID",
         "case": "case" if "case" in long else "caseID",
     }
     return pd.DataFrame(
@@ -195,7 +195,7 @@ def to_imrmc_text(reads: pd.DataFrame, *, description: str = "Reader study expor
     """The iMRMC input file as text (see the module docstring).
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating.
+        reads: tidy table with reader, arm, case, truth, rating.
         description: free text placed before the counts.
 
     Returns:
@@ -227,7 +227,7 @@ def write_imrmc(reads: pd.DataFrame, path: str | Path, *, description: str = "Re
     """Write the iMRMC input file.
 
     Args:
-        reads: tidy table with reader, modality, case, truth, rating.
+        reads: tidy table with reader, arm, case, truth, rating.
         path: destination, conventionally ending in ``.imrmc``.
         description: free text placed before the counts.
 
@@ -246,7 +246,7 @@ def read_imrmc(path: str | Path) -> pd.DataFrame:
         path: an ``.imrmc`` file.
 
     Returns:
-        Tidy table with reader, modality, case, truth, rating.
+        Tidy table with reader, arm, case, truth, rating.
     """
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     try:
@@ -256,7 +256,7 @@ def read_imrmc(path: str | Path) -> pd.DataFrame:
     rows = [[field.strip() for field in line.split(",")] for line in lines[start:] if line.strip()]
     if any(len(row) != 4 for row in rows):
         raise ReadTableError(f"{Path(path).name}: every data row needs four comma-separated fields.")
-    data = pd.DataFrame(rows, columns=["reader", "case", "modality", "score"])
+    data = pd.DataFrame(rows, columns=["reader", "case", "arm", "score"])
     truth_rows = data["reader"] == "-1"
     truth = pd.to_numeric(data.loc[truth_rows, "score"]).set_axis(data.loc[truth_rows, "case"])
     reads = data[~truth_rows]
@@ -266,7 +266,7 @@ def read_imrmc(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "reader": _maybe_int(reads["reader"]),
-            "modality": _maybe_int(reads["modality"]),
+            "arm": _maybe_int(reads["arm"]),
             "case": _maybe_int(reads["case"]),
             "truth": reads["case"].map(truth).astype(int).to_numpy(),
             "rating": pd.to_numeric(reads["score"]).to_numpy(),

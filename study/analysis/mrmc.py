@@ -1,19 +1,19 @@
-"""Obuchowski-Rockette (OR) MRMC analysis of the AUCs of two or more modalities.
+"""Obuchowski-Rockette (OR) MRMC analysis of the AUCs of two or more arms.
 
 Method (the one the Iowa OR-DBM MRMC program, RJafroc and MRMCaov use with jackknife
 covariances and empirical AUCs):
 
-1. Empirical AUC per (modality, reader) (`study.analysis.auc`).
+1. Empirical AUC per (arm, reader) (`study.analysis.auc`).
 2. Jackknife covariance of the ``t * r`` AUCs over cases: leave one case out (diseased or
    not), ``cov = (K - 1) / K * sum_k (A_k - mean)(A_k - mean)'`` over the ``K`` cases.
    Averaging its entries gives ``Var`` (error variance, the diagonal), ``Cov1`` (same reader,
-   different modality), ``Cov2`` (same modality, different readers), ``Cov3`` (different
-   modality and reader).
-3. Modality x reader ANOVA of the AUCs: ``MS(T)``, ``MS(R)``, ``MS(T*R)``.
-4. Tests, ``t >= 2`` modalities, ``r`` readers: a global test that all modalities have the
+   different arm), ``Cov2`` (same arm, different readers), ``Cov3`` (different
+   arm and reader).
+3. Arm x reader ANOVA of the AUCs: ``MS(T)``, ``MS(R)``, ``MS(T*R)``.
+4. Tests, ``t >= 2`` arms, ``r`` readers: a global test that all arms have the
    same AUC (F or chi-square on ``t - 1`` numerator df), and every pairwise difference
-   (modality listed first minus the later one) with the *same* error term, pooled over all
-   modalities, exactly as OR-DBM MRMC 2.51 and RJafroc print them; for ``t = 2`` the global
+   (arm listed first minus the later one) with the *same* error term, pooled over all
+   arms, exactly as OR-DBM MRMC 2.51 and RJafroc print them; for ``t = 2`` the global
    test is the test of the one difference:
 
    - RRRC (random readers and cases): error term ``MS(T*R) + r * max(Cov2 - Cov3, 0)``,
@@ -22,10 +22,10 @@ covariances and empirical AUCs):
    - FRRC (fixed readers, random cases): ``X2 = (t - 1) MS(T) / (Var - Cov1 + (r - 1)
      max(Cov2 - Cov3, 0))`` on ``t - 1`` df, ``SE = sqrt(2 / r * that denominator)``, normal
      interval; plus z-tests per reader with ``SE = sqrt(2 (Var_j - Cov1_j))``, ``Var_j`` and
-     ``Cov1_j`` averaged over the reader's modalities.
+     ``Cov1_j`` averaged over the reader's arms.
    - RRFC (random readers, fixed cases): ``F = MS(T) / MS(T*R)`` on ``(1, (t - 1)(r - 1))`` df,
      ``SE = sqrt(2 / r * MS(T*R))``, t-interval.
-   - Single-modality AUC intervals for each analysis (RRRC: ``SE = sqrt((MS(R)_i + r
+   - Single-arm AUC intervals for each analysis (RRRC: ``SE = sqrt((MS(R)_i + r
      max(Cov2_i, 0)) / r)`` with Satterthwaite df ``(MS(R)_i + r max(Cov2_i, 0))^2 /
      (MS(R)_i^2 / (r - 1))``; FRRC: ``SE = sqrt((Var_i + (r - 1) max(Cov2_i, 0)) / r)``,
      normal; RRFC: ``SE = sqrt(MS(R)_i / r)`` on ``r - 1`` df).
@@ -38,8 +38,8 @@ A single reader is allowed: only the fixed-reader (FRRC) analysis is then define
 random-reader numbers are NaN (null in JSON).
 
 Validated in ``tests/test_mrmc.py`` against the published OR-DBM MRMC 2.51 and RJafroc
-results on the Van Dyke et al. (1993) data (two modalities), and in
-``tests/test_mrmc_multiarm.py`` against OR-DBM MRMC 2.51 on the five-modality Zanca data.
+results on the Van Dyke et al. (1993) data (two arms), and in
+``tests/test_mrmc_multiarm.py`` against OR-DBM MRMC 2.51 on the five-arm Zanca data.
 
 References:
     Obuchowski NA, Rockette HE (1995). Hypothesis testing of diagnostic accuracy for multiple
@@ -70,7 +70,7 @@ __all__ = [
     "VarianceComponents",
     "DifferenceTest",
     "GlobalTest",
-    "ModalityEstimate",
+    "ArmEstimate",
     "ReaderDifference",
     "OrAnalysis",
     "MrmcResult",
@@ -84,14 +84,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class MeanSquares:
-    """Modality x reader ANOVA of the AUCs.
+    """Arm x reader ANOVA of the AUCs.
 
     Attributes:
-        ms_t: mean square of modalities (df ``t - 1``).
+        ms_t: mean square of arms (df ``t - 1``).
         ms_r: mean square of readers (df ``r - 1``).
         ms_tr: mean square of the interaction (df ``(t - 1)(r - 1)``).
         df_t, df_r, df_tr: their degrees of freedom.
-        ms_r_by_modality: reader mean square within each modality (df ``r - 1``).
+        ms_r_by_arm: reader mean square within each arm (df ``r - 1``).
     """
 
     ms_t: float
@@ -100,7 +100,7 @@ class MeanSquares:
     df_t: int
     df_r: int
     df_tr: int
-    ms_r_by_modality: tuple[float, ...]
+    ms_r_by_arm: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -109,11 +109,11 @@ class VarianceComponents:
 
     Attributes:
         var_r: reader variance ``Var(R)``.
-        var_tr: modality x reader variance ``Var(T*R)``.
+        var_tr: arm x reader variance ``Var(T*R)``.
         var_error: mean jackknife variance of an AUC ``Var(error)``.
-        cov1: same reader, different modality.
-        cov2: same modality, different readers.
-        cov3: different modality, different readers.
+        cov1: same reader, different arm.
+        cov2: same arm, different readers.
+        cov3: different arm, different readers.
     """
 
     var_r: float
@@ -141,7 +141,7 @@ class VarianceComponents:
 
 @dataclass(frozen=True)
 class DifferenceTest:
-    """Test of the mean AUC difference (first minus second modality) under one analysis.
+    """Test of the mean AUC difference (first minus second arm) under one analysis.
 
     Attributes:
         analysis: ``"RRRC"``, ``"FRRC"`` or ``"RRFC"``.
@@ -157,7 +157,7 @@ class DifferenceTest:
         t: ``estimate / se`` (a t statistic for RRRC and RRFC, z for FRRC).
         p: p-value (two-sided for the difference; identical to the F / chi-square p).
         error_term: the denominator of the statistic.
-        modalities: the two modalities compared (first minus second).
+        arms: the two arms compared (first minus second).
     """
 
     analysis: str
@@ -172,12 +172,12 @@ class DifferenceTest:
     t: float
     p: float
     error_term: float
-    modalities: tuple[Hashable, ...] = ()
+    arms: tuple[Hashable, ...] = ()
 
 
 @dataclass(frozen=True)
 class GlobalTest:
-    """Test that all modalities have the same mean AUC, under one analysis.
+    """Test that all arms have the same mean AUC, under one analysis.
 
     Attributes:
         analysis: ``"RRRC"``, ``"FRRC"`` or ``"RRFC"``.
@@ -199,21 +199,21 @@ class GlobalTest:
 
 
 @dataclass(frozen=True)
-class ModalityEstimate:
-    """Mean AUC of one modality with its interval under one analysis.
+class ArmEstimate:
+    """Mean AUC of one arm with its interval under one analysis.
 
     Attributes:
-        modality: modality label.
+        arm: arm label.
         auc: reader-averaged AUC.
         se: standard error.
         df: degrees of freedom of the interval (``inf`` = normal).
         ci_low, ci_high: confidence interval.
-        var_error: mean jackknife variance of the modality's AUCs.
-        cov2: mean covariance of two readers' AUCs in the modality.
-        ms_r: reader mean square within the modality.
+        var_error: mean jackknife variance of the arm's AUCs.
+        cov2: mean covariance of two readers' AUCs in the arm.
+        ms_r: reader mean square within the arm.
     """
 
-    modality: Hashable
+    arm: Hashable
     auc: float
     se: float
     df: float
@@ -230,14 +230,14 @@ class ReaderDifference:
 
     Attributes:
         reader: reader label.
-        estimate: AUC difference (first minus second modality).
+        estimate: AUC difference (first minus second arm).
         se: ``sqrt(2 * (var_error - cov1))``.
         z: ``estimate / se``.
         p: two-sided normal p-value.
         ci_low, ci_high: normal confidence interval.
-        var_error: mean jackknife variance of the reader's AUCs (all modalities).
-        cov1: mean jackknife covariance of the reader's AUCs in two different modalities.
-        modalities: the two modalities compared (first minus second).
+        var_error: mean jackknife variance of the reader's AUCs (all arms).
+        cov1: mean jackknife covariance of the reader's AUCs in two different arms.
+        arms: the two arms compared (first minus second).
     """
 
     reader: Hashable
@@ -249,7 +249,7 @@ class ReaderDifference:
     ci_high: float
     var_error: float
     cov1: float
-    modalities: tuple[Hashable, ...] = ()
+    arms: tuple[Hashable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,16 +257,16 @@ class OrAnalysis:
     """One of the three OR analyses.
 
     Attributes:
-        difference: test of the difference of the first two modalities (``pairwise[0]``).
-        modalities: per-modality estimates (same order as the result's modalities).
+        difference: test of the difference of the first two arms (``pairwise[0]``).
+        arms: per-arm estimates (same order as the result's arms).
         readers: per-reader differences of every pair (FRRC only; empty otherwise).
-        global_test: test that all modalities have the same AUC.
-        pairwise: every pair ``(i, j)``, ``i < j`` in modality order, difference ``i - j``,
+        global_test: test that all arms have the same AUC.
+        pairwise: every pair ``(i, j)``, ``i < j`` in arm order, difference ``i - j``,
             all with the error term of the global test.
     """
 
     difference: DifferenceTest
-    modalities: tuple[ModalityEstimate, ...]
+    arms: tuple[ArmEstimate, ...]
     readers: tuple[ReaderDifference, ...] = ()
     global_test: GlobalTest | None = None
     pairwise: tuple[DifferenceTest, ...] = ()
@@ -274,13 +274,13 @@ class OrAnalysis:
 
 @dataclass(frozen=True)
 class MrmcResult:
-    """Full OR MRMC result of a study with two or more modalities.
+    """Full OR MRMC result of a study with two or more arms.
 
     Attributes:
-        modalities: the modality labels; `difference` is first minus second.
+        arms: the arm labels; `difference` is first minus second.
         readers: reader labels, order of the ``auc`` columns.
         n_diseased, n_nondiseased: case counts.
-        auc: AUC per (modality, reader), shape ``(t, r)``.
+        auc: AUC per (arm, reader), shape ``(t, r)``.
         covariance: jackknife covariance of the AUCs, shape ``(t, r, t, r)``.
         mean_squares: the ANOVA.
         components: variance components and covariances.
@@ -289,7 +289,7 @@ class MrmcResult:
         endpoint: the figure of merit: ``"auc"``, ``"sensitivity"`` or ``"specificity"``.
     """
 
-    modalities: tuple[Hashable, ...]
+    arms: tuple[Hashable, ...]
     readers: tuple[Hashable, ...]
     n_diseased: int
     n_nondiseased: int
@@ -310,19 +310,19 @@ class MrmcResult:
 
     @property
     def mean_auc(self) -> tuple[float, ...]:
-        """Reader-averaged AUC per modality."""
+        """Reader-averaged AUC per arm."""
         return tuple(float(a) for a in self.auc.mean(axis=1))
 
     @property
     def difference(self) -> float:
-        """Mean AUC of the first modality minus the second."""
+        """Mean AUC of the first arm minus the second."""
         return self.mean_auc[0] - self.mean_auc[1]
 
     def auc_table(self) -> pd.DataFrame:
-        """AUCs as a long table with columns reader, modality, auc."""
+        """AUCs as a long table with columns reader, arm, auc."""
         rows = [
-            {"reader": reader, "modality": modality, "auc": float(self.auc[t, r])}
-            for t, modality in enumerate(self.modalities)
+            {"reader": reader, "arm": arm, "auc": float(self.auc[t, r])}
+            for t, arm in enumerate(self.arms)
             for r, reader in enumerate(self.readers)
         ]
         return pd.DataFrame(rows)
@@ -337,23 +337,25 @@ class MrmcResult:
         ``variance_components``, ``mean_squares``, ``global`` (per analysis ``F, ndf, ddf, p``;
         ``F`` is the chi-square for FRRC, whose ``ddf`` is null) and ``pairwise`` (one entry
         per pair: ``modalities`` and per analysis ``estimate, se, df, p, ci_low, ci_high``).
+        The JSON says *modality* for an arm, the word of the reference programs (OR-DBM MRMC,
+        RJafroc, MRMCaov) whose output it mirrors: it is this package's boundary.
         """
-        first, second = self.modalities[:2]
+        first, second = self.arms[:2]
         analyses = {
             key: _analysis_dict(getattr(self, key)) for key in ("rrrc", "frrc", "rrfc")
         }
         return {
-            "modalities": [_label(m) for m in self.modalities],
+            "modalities": [_label(m) for m in self.arms],
             "contrast": f"{first} - {second}",
             "endpoint": self.endpoint,
             "n_readers": len(self.readers),
             "n_cases": self.n_cases,
             "n_diseased": self.n_diseased,
             "n_nondiseased": self.n_nondiseased,
-            "auc_by_modality": {str(m): _num(a) for m, a in zip(self.modalities, self.mean_auc)},
+            "auc_by_modality": {str(m): _num(a) for m, a in zip(self.arms, self.mean_auc)},
             "auc_by_reader": {
                 str(m): {str(r): _num(self.auc[t, j]) for j, r in enumerate(self.readers)}
-                for t, m in enumerate(self.modalities)
+                for t, m in enumerate(self.arms)
             },
             "difference": _num(self.difference),
             **analyses,
@@ -378,7 +380,7 @@ class MrmcResult:
     def _pairwise_dicts(self) -> list[dict[str, Any]]:
         out = []
         for index, test in enumerate(self.rrrc.pairwise):
-            entry: dict[str, Any] = {"modalities": [_label(m) for m in test.modalities]}
+            entry: dict[str, Any] = {"modalities": [_label(m) for m in test.arms]}
             for key in ("rrrc", "frrc", "rrfc"):
                 pair = getattr(self, key).pairwise[index]
                 entry[key] = {name: _num(getattr(pair, name))
@@ -420,14 +422,14 @@ def _analysis_dict(analysis: OrAnalysis) -> dict[str, Any]:
         "p": _num(d.p),
         "error_term": _num(d.error_term),
         "modalities": {
-            str(m.modality): {
+            str(m.arm): {
                 "auc": _num(m.auc),
                 "se": _num(m.se),
                 "df": _num(m.df),
                 "ci_low": _num(m.ci_low),
                 "ci_high": _num(m.ci_high),
             }
-            for m in analysis.modalities
+            for m in analysis.arms
         },
     }
     if analysis.readers:
@@ -441,7 +443,7 @@ def _analysis_dict(analysis: OrAnalysis) -> dict[str, Any]:
                 "ci_high": _num(r.ci_high),
             }
             for r in analysis.readers
-            if r.modalities == analysis.difference.modalities
+            if r.arms == analysis.difference.arms
         }
     return out
 
@@ -485,7 +487,7 @@ ENDPOINTS: tuple[str, ...] = ("auc", "sensitivity", "specificity")
 
 
 def figure_of_merit(data: MrmcData, endpoint: str = "auc") -> tuple[np.ndarray, np.ndarray]:
-    """The figure of merit per (modality, reader) and its leave-one-case-out values.
+    """The figure of merit per (arm, reader) and its leave-one-case-out values.
 
     Args:
         data: the crossed study (binary endpoints: ratings are the 0/1 calls).
@@ -510,7 +512,7 @@ def figure_of_merit(data: MrmcData, endpoint: str = "auc") -> tuple[np.ndarray, 
 
 
 def jackknife_covariance(data: MrmcData, endpoint: str = "auc") -> np.ndarray:
-    """Jackknife covariance of all (modality, reader) figures of merit over cases.
+    """Jackknife covariance of all (arm, reader) figures of merit over cases.
 
     Args:
         data: the crossed study.
@@ -530,9 +532,9 @@ def jackknife_covariance(data: MrmcData, endpoint: str = "auc") -> np.ndarray:
 
 
 def _pair_mean(cov: np.ndarray, same_t: bool, same_r: bool) -> float:
-    """Mean of the covariance entries with (not) the same modality and (not) the same reader.
+    """Mean of the covariance entries with (not) the same arm and (not) the same reader.
 
-    With one reader (or one modality) some kinds of pair do not exist; they enter the formulas
+    With one reader (or one arm) some kinds of pair do not exist; they enter the formulas
     only multiplied by ``r - 1`` (or ``t - 1``), so 0 stands in for them.
     """
     n_mod, n_read = cov.shape[:2]
@@ -542,7 +544,7 @@ def _pair_mean(cov: np.ndarray, same_t: bool, same_r: bool) -> float:
 
 
 def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -> MrmcResult:
-    """Obuchowski-Rockette analysis (jackknife covariances, Hillis ddf) of ``t >= 2`` modalities.
+    """Obuchowski-Rockette analysis (jackknife covariances, Hillis ddf) of ``t >= 2`` arms.
 
     Args:
         data: the crossed study, from `study.analysis.table.mrmc_data`.
@@ -552,12 +554,12 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -
 
     Returns:
         The `MrmcResult`: global tests, every pairwise difference (pooled error term) and the
-        per-modality intervals; ``difference`` is ``data.modalities[0] - data.modalities[1]``.
+        per-arm intervals; ``difference`` is ``data.arms[0] - data.arms[1]``.
     """
     auc, _ = figure_of_merit(data, endpoint)
     n_mod, n_read = auc.shape
     if n_mod < 2:
-        raise ValueError("or_analysis compares at least two modalities.")
+        raise ValueError("or_analysis compares at least two arms.")
     cov = jackknife_covariance(data, endpoint)
 
     var_error = _pair_mean(cov, True, True)
@@ -581,7 +583,7 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -
     var_r = (ms_r - ms_tr) / n_mod - cov1 + cov3
     components = VarianceComponents(var_r, var_tr, var_error, cov1, cov2, cov3)
 
-    # Per-modality and per-reader pieces of the covariance matrix.
+    # Per-arm and per-reader pieces of the covariance matrix.
     off_diag = ~np.eye(n_read, dtype=bool)
     off_mod = ~np.eye(n_mod, dtype=bool)
     var_i = [float(np.diag(cov[i, :, i, :]).mean()) for i in range(n_mod)]
@@ -591,7 +593,7 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -
 
     clamp = max(cov2 - cov3, 0.0)
     pairs = [(a, b) for a in range(n_mod) for b in range(a + 1, n_mod)]
-    labels = data.modalities
+    labels = data.arms
 
     def pairwise(analysis: str, error: float, df: float) -> tuple[DifferenceTest, ...]:
         """Every pairwise difference with the pooled error term (t on ``df``, normal if inf)."""
@@ -618,13 +620,13 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -
         return GlobalTest(analysis, statistic, "F", float(df_t), float(ddf),
                           _f_p(statistic, df_t, ddf), error)
 
-    def modality_estimates(se_df: Sequence[tuple[float, float]]) -> tuple[ModalityEstimate, ...]:
+    def arm_estimates(se_df: Sequence[tuple[float, float]]) -> tuple[ArmEstimate, ...]:
         out = []
         for i, (se, df) in enumerate(se_df):
             low, high = _interval(float(by_mod[i]), se, df, alpha)
             # An AUC lies in [0, 1]; a symmetric interval can overshoot near the ends.
             low, high = max(low, 0.0), min(high, 1.0)
-            out.append(ModalityEstimate(labels[i], float(by_mod[i]), se, df, low, high,
+            out.append(ArmEstimate(labels[i], float(by_mod[i]), se, df, low, high,
                                         var_i[i], cov2_i[i], float(ms_r_i[i])))
         return tuple(out)
 
@@ -638,9 +640,9 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -
             first = DifferenceTest(name, first.estimate, first.se, first.ci_low, first.ci_high,
                                    glob.statistic, glob.statistic_name, glob.ndf,
                                    glob.ndf if name == "FRRC" else glob.ddf, first.t, first.p,
-                                   error, first.modalities)
+                                   error, first.arms)
             tests = (first,)
-        return OrAnalysis(first, modality_estimates(single), readers, glob, tests)
+        return OrAnalysis(first, arm_estimates(single), readers, glob, tests)
 
     # RRRC: random readers and cases, Hillis (2007) ddf.
     error_rrrc = ms_tr + n_read * clamp
@@ -675,7 +677,7 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -
     rrfc = analysis_of("RRFC", ms_tr, float(df_tr), single_rrfc)
 
     return MrmcResult(
-        modalities=tuple(labels),
+        arms=tuple(labels),
         readers=tuple(data.readers),
         n_diseased=int(data.truth.sum()),
         n_nondiseased=int((~data.truth).sum()),
@@ -694,7 +696,7 @@ def or_analysis(data: MrmcData, *, alpha: float = 0.05, endpoint: str = "auc") -
 def mrmc(
     reads: pd.DataFrame,
     *,
-    modalities: Sequence[Hashable] | None = None,
+    arms: Sequence[Hashable] | None = None,
     scale: tuple[float, float] | None = DEFAULT_SCALE,
     alpha: float = 0.05,
     endpoint: str = "auc",
@@ -702,9 +704,9 @@ def mrmc(
     """Check a tidy table of reads and run the OR MRMC analysis on it.
 
     Args:
-        reads: table with columns reader, modality, case, truth, rating
+        reads: table with columns reader, arm, case, truth, rating
             (see `study.analysis.table`).
-        modalities: the two modalities, first minus second; default the two present in
+        arms: the two arms, first minus second; default the two present in
             sorted order (for arms ``"aided"``/``"unaided"`` that is aided minus unaided).
         scale: inclusive rating bounds (default 0-100), or None for any finite rating.
         endpoint: ``"auc"`` of the ratings (default), or ``"sensitivity"`` / ``"specificity"``
@@ -716,7 +718,7 @@ def mrmc(
 
     Example:
         >>> from study.analysis.simulated_readers import simulate_study
-        >>> result = mrmc(simulate_study(seed=1).reads, modalities=("aided", "unaided"))
+        >>> result = mrmc(simulate_study(seed=1).reads, arms=("aided", "unaided"))
         >>> result.rrrc.difference.estimate > 0
         True
     """
@@ -725,5 +727,5 @@ def mrmc(
             raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}.")
         require_columns(reads, ["call"], f"An MRMC analysis of {endpoint}")
         reads, scale = reads.assign(rating=binary_column(reads, "call").astype(float)), (0.0, 1.0)
-    return or_analysis(mrmc_data(reads, modalities=modalities, scale=scale), alpha=alpha,
+    return or_analysis(mrmc_data(reads, arms=arms, scale=scale), alpha=alpha,
                        endpoint=endpoint)

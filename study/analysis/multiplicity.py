@@ -68,14 +68,14 @@ class PairDecision:
     """One pairwise comparison under the plan.
 
     Attributes:
-        modalities: ``(a, b)``; the estimate is AUC(a) - AUC(b).
+        arms: ``(a, b)``; the estimate is AUC(a) - AUC(b).
         estimate, ci_low, ci_high: RRRC difference and its unadjusted interval.
         p: raw RRRC p-value.
         p_holm: Holm-adjusted p-value.
         significant: True only if the gate passed and ``p_holm < alpha``.
     """
 
-    modalities: tuple
+    arms: tuple
     estimate: float
     ci_low: float
     ci_high: float
@@ -98,7 +98,7 @@ def multiplicity_plan(result: MrmcResult) -> tuple[bool, tuple[PairDecision, ...
     tests = result.rrrc.pairwise
     adjusted = holm_adjust([t.p for t in tests])
     return passed, tuple(
-        PairDecision(t.modalities, t.estimate, t.ci_low, t.ci_high, t.p, float(q),
+        PairDecision(t.arms, t.estimate, t.ci_low, t.ci_high, t.p, float(q),
                      passed and bool(q < result.alpha))
         for t, q in zip(tests, adjusted)
     )

@@ -4,7 +4,7 @@ Method: Hillis, Obuchowski & Berbaum (2011), "Power estimation for multireader R
 updated and unified approach", Acad Radiol 18:129-142, with the Obuchowski-Rockette variance
 components of a pilot study (``K*`` cases), exactly as RJafroc's ``SsPowerGivenJK`` and
 ``SsSampleSizeKGivenJ`` (method ``"OR"``) compute them. For an effect ``D`` (difference of two
-modalities' mean AUCs), ``J`` readers and ``K`` cases, with ``c = K* / K`` and
+arms' mean AUCs), ``J`` readers and ``K`` cases, with ``c = K* / K`` and
 ``s = max(Cov2 - Cov3, 0)`` and ``Var(T*R)`` clamped at 0:
 
 - RRRC: ``den = Var(T*R) + c (Var - Cov1 + (J - 1) s)``, ``ncp = D^2 J / 2 / den``,
@@ -56,7 +56,7 @@ class PlanComponents:
     """OR variance components of a pilot study, the input of the power formulas.
 
     Attributes:
-        var_tr: modality x reader variance ``Var(T*R)`` (clamped at 0 in the formulas).
+        var_tr: arm x reader variance ``Var(T*R)`` (clamped at 0 in the formulas).
         cov1, cov2, cov3: jackknife error covariances (see `study.analysis.mrmc`).
         var_error: error variance ``Var``.
         k_star: number of cases of the pilot.
@@ -107,7 +107,7 @@ def components_from_pilot(result: MrmcResult) -> PlanComponents:
     """The planning components of a finished (pilot) study's OR analysis.
 
     Args:
-        result: the pilot's `MrmcResult` (any number of modalities: the components are
+        result: the pilot's `MrmcResult` (any number of arms: the components are
             pooled over all of them).
     """
     c = result.components

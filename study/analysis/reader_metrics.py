@@ -1,6 +1,6 @@
 """Per-reader, per-arm diagnostic performance, and the same summarised per reader role.
 
-Input: the tidy table of `study.analysis.table` with columns reader, modality, case, truth,
+Input: the tidy table of `study.analysis.table` with columns reader, arm, case, truth,
 rating and call (the reader's binary diagnosis, 1 = RDS); ``role_summary`` also needs
 reader_role. When there is no call column, pass ``threshold`` and ``rating >= threshold``
 counts as a positive call.
@@ -46,14 +46,14 @@ def reader_calls(reads: pd.DataFrame, *, threshold: float | None = None) -> pd.S
 def reader_metrics(
     reads: pd.DataFrame,
     *,
-    by: Sequence[str] = ("reader", "modality"),
+    by: Sequence[str] = ("reader", "arm"),
     threshold: float | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Accuracy, sensitivity, specificity (at the binary call) and AUC per group, with CIs.
 
     Args:
-        reads: table with reader, modality, case, truth, rating and call (or ``threshold``).
+        reads: table with reader, arm, case, truth, rating and call (or ``threshold``).
         by: grouping columns; the default gives one row per reader and arm.
         threshold: see `reader_calls`.
         alpha: 1 - confidence level.
@@ -110,7 +110,7 @@ def role_summary(
         alpha: 1 - confidence level of the per-reader metrics.
 
     Returns:
-        One row per (reader_role, modality): ``n_readers``, and for accuracy, sensitivity,
+        One row per (reader_role, arm): ``n_readers``, and for accuracy, sensitivity,
         specificity and auc the ``_mean``, ``_min`` and ``_max`` over readers.
     """
     require_columns(reads, ["reader", "reader_role"], "A summary per reader role")
@@ -122,7 +122,7 @@ def role_summary(
     role_of = reads.drop_duplicates("reader").set_index("reader")["reader_role"]
     per_reader["reader_role"] = per_reader["reader"].map(role_of)
     metrics = ["accuracy", "sensitivity", "specificity", "auc"]
-    grouped = per_reader.groupby(["reader_role", "modality"], sort=True)
+    grouped = per_reader.groupby(["reader_role", "arm"], sort=True)
     summary = grouped[metrics].agg(["mean", "min", "max"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
     summary.insert(0, "n_readers", grouped["reader"].nunique())

@@ -38,19 +38,19 @@ def _global_row(test: GlobalTest) -> str:
 
 
 def _pair_row(test: DifferenceTest) -> str:
-    a, b = test.modalities
+    a, b = test.arms
     ci = f"({_f(test.ci_low)}, {_f(test.ci_high)})"
     return (f"  {f'{a} - {b}':<16} {_f(test.estimate):>9} {_f(test.se):>8}  {ci:<22} "
             f"{_df(test.df):>6}  {_p(test.p)}")
 
 
 def _format_multi(result: MrmcResult, level: int) -> list[str]:
-    """Global tests and the pooled-error pairwise tables of a study with > 2 modalities."""
-    lines = ["", "Global test that all modalities have the same AUC"]
+    """Global tests and the pooled-error pairwise tables of a study with > 2 arms."""
+    lines = ["", "Global test that all arms have the same AUC"]
     lines += [_global_row(a.global_test) for a in (result.rrrc, result.frrc, result.rrfc)]
     for analysis in (result.rrrc, result.frrc, result.rrfc):
         lines += ["", f"{analysis.difference.analysis} pairwise differences (error term pooled "
-                  "over all modalities)",
+                  "over all arms)",
                   f"  {'Comparison':<16} {'Estimate':>9} {'SE':>8}  {f'{level}% CI':<22} "
                   f"{'df':>6}  p"]
         lines += [_pair_row(test) for test in analysis.pairwise]
@@ -58,9 +58,9 @@ def _format_multi(result: MrmcResult, level: int) -> list[str]:
 
 
 def format_mrmc(result: MrmcResult) -> str:
-    """Format the per-modality AUCs and the RRRC / FRRC / RRFC tests.
+    """Format the per-arm AUCs and the RRRC / FRRC / RRFC tests.
 
-    Two modalities: the difference and its three tests. More: the global tests and every
+    Two arms: the difference and its three tests. More: the global tests and every
     pairwise difference with the pooled error term.
 
     Args:
@@ -69,22 +69,22 @@ def format_mrmc(result: MrmcResult) -> str:
     Returns:
         Multi-line text, ending with a newline.
     """
-    first, second = result.modalities[:2]
+    first, second = result.arms[:2]
     level = round(100 * (1 - result.alpha))
-    names = ", ".join(map(str, result.modalities[:-1])) + f" and {result.modalities[-1]}"
+    names = ", ".join(map(str, result.arms[:-1])) + f" and {result.arms[-1]}"
     measure = {"auc": "empirical AUC"}.get(result.endpoint, f"{result.endpoint} of the calls")
     lines = [
         f"Obuchowski-Rockette MRMC analysis ({measure}, jackknife covariance, Hillis ddf)",
         f"{len(result.readers)} readers, {result.n_cases} cases ({result.n_diseased} diseased, "
-        f"{result.n_nondiseased} non-diseased), modalities {names}",
+        f"{result.n_nondiseased} non-diseased), arms {names}",
         "",
-        f"{'AUC' if result.endpoint == 'auc' else result.endpoint.capitalize()} by modality "
+        f"{'AUC' if result.endpoint == 'auc' else result.endpoint.capitalize()} by arm "
         f"(RRRC {level}% CI)",
     ]
-    for estimate in result.rrrc.modalities:
-        lines.append(f"  {str(estimate.modality):<12} {_f(estimate.auc)}  "
+    for estimate in result.rrrc.arms:
+        lines.append(f"  {str(estimate.arm):<12} {_f(estimate.auc)}  "
                      f"({_f(estimate.ci_low)}, {_f(estimate.ci_high)})")
-    if len(result.modalities) > 2:
+    if len(result.arms) > 2:
         lines += _format_multi(result, level)
         lines += ["", "RRRC: random readers and cases; FRRC: fixed readers (chi-square, normal CI); "
                   "RRFC: fixed cases. Unadjusted p-values."]

@@ -102,11 +102,11 @@ class SimulatedStudy:
     """A generated study and the truth about it.
 
     Attributes:
-        reads: tidy table (reader, modality, case, truth, rating, call, ai_score, ai_call,
+        reads: tidy table (reader, arm, case, truth, rating, call, ai_score, ai_call,
             flagged, time_s, reader_role), one row per read.
         settings: the parameters used.
         seed: the random seed used.
-        true_auc: the true AUC of each generated (reader, modality).
+        true_auc: the true AUC of each generated (reader, arm).
         true_difference: population AUC difference aided - unaided (what RRRC estimates).
         true_reader_difference: mean over the generated readers of their true AUC
             difference (what FRRC estimates).
@@ -169,7 +169,7 @@ def simulate_study(settings: SimulationSettings | None = None, *, seed: int = 0)
             pd.DataFrame(
                 {
                     "reader": np.repeat(readers, n_cases),
-                    "modality": arm,
+                    "arm": arm,
                     "case": np.tile(cases, s.n_readers),
                     "truth": np.tile(truth, s.n_readers),
                     "rating": (100 * special.expit(latent)).ravel(),
@@ -186,10 +186,10 @@ def simulate_study(settings: SimulationSettings | None = None, *, seed: int = 0)
         )
         scale = math.sqrt(2) * s.within_class_sd(weight)
         auc = stats.norm.cdf((gap + weight * s.ai_separation) / scale)
-        true_rows += [{"reader": r, "modality": arm, "auc": float(a)} for r, a in zip(readers, auc)]
+        true_rows += [{"reader": r, "arm": arm, "auc": float(a)} for r, a in zip(readers, auc)]
 
     true_auc = pd.DataFrame(true_rows)
-    by_arm = true_auc.pivot(index="reader", columns="modality", values="auc")
+    by_arm = true_auc.pivot(index="reader", columns="arm", values="auc")
     return SimulatedStudy(
         reads=pd.concat(frames, ignore_index=True),
         settings=s,

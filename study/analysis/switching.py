@@ -1,6 +1,6 @@
 """Switching: how the diagnosis of the same case changed from the unaided to the aided read.
 
-Input: the tidy table of `study.analysis.table` with columns reader, modality, case, truth and
+Input: the tidy table of `study.analysis.table` with columns reader, arm, case, truth and
 call (the reader's binary diagnosis, 1 = RDS). A *pair* is the unaided read and an aided read
 of the same case by the same reader (sequential design: the same sitting; crossover design:
 the two sessions). Reads without a partner are left out.
@@ -39,18 +39,18 @@ def paired_reads(
     """Join each aided read to the unaided read of the same reader and case.
 
     Args:
-        reads: table with reader, modality, case, truth, call (extra columns are kept with
+        reads: table with reader, arm, case, truth, call (extra columns are kept with
             suffixes ``_unaided`` / ``_aided``).
         unaided: label of the unaided arm.
         aided: labels of the aided arms; default every other arm.
 
     Returns:
-        One row per pair: reader, case, truth, ``modality`` (the aided arm), ``correct_unaided``,
+        One row per pair: reader, case, truth, ``arm`` (the aided arm), ``correct_unaided``,
         ``correct_aided`` and the other columns suffixed.
     """
-    require_columns(reads, ["reader", "modality", "case", "truth", "call"], "Switching")
+    require_columns(reads, ["reader", "arm", "case", "truth", "call"], "Switching")
     check_truth(reads)
-    arms = sorted_labels(reads["modality"])
+    arms = sorted_labels(reads["arm"])
     if unaided not in arms:
         raise ReadTableError(
             f"The unaided arm {unaided!r} is not in the table (arms: {', '.join(map(str, arms))})."
@@ -63,11 +63,11 @@ def paired_reads(
             f"(arms: {', '.join(map(str, arms))})."
         )
     table = reads.assign(truth=binary_column(reads, "truth"), call=binary_column(reads, "call"))
-    key = ["reader", "modality", "case"]
+    key = ["reader", "arm", "case"]
     if table.duplicated(key).any():
         raise ReadTableError("A reader read the same case twice in one arm; switching needs one read.")
-    before = table[table["modality"] == unaided].drop(columns="modality")
-    after = table[table["modality"].isin(aided_arms)]
+    before = table[table["arm"] == unaided].drop(columns="arm")
+    after = table[table["arm"].isin(aided_arms)]
     pairs = after.merge(before, on=["reader", "case"], suffixes=("_aided", "_unaided"))
     pairs = pairs.rename(columns={"truth_aided": "truth"}).drop(columns="truth_unaided")
     pairs["correct_unaided"] = pairs["call_unaided"] == pairs["truth"]
@@ -80,7 +80,7 @@ def count_switches(pairs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
     Args:
         pairs: output of `paired_reads`.
-        by: grouping columns of ``pairs`` (e.g. ``["reader", "modality"]``).
+        by: grouping columns of ``pairs`` (e.g. ``["reader", "arm"]``).
 
     Returns:
         One row per group: the ``by`` columns, ``n_pairs`` and the four `SWITCH_COUNTS`.
@@ -116,19 +116,19 @@ def switching(
     """Switching counts per reader and aided arm.
 
     Args:
-        reads: table with reader, modality, case, truth, call.
+        reads: table with reader, arm, case, truth, call.
         unaided: label of the unaided arm.
         aided: labels of the aided arms; default every other arm.
 
     Returns:
-        One row per (reader, modality = aided arm): ``n_pairs``, the four `SWITCH_COUNTS`,
+        One row per (reader, arm = aided arm): ``n_pairs``, the four `SWITCH_COUNTS`,
         ``accuracy_unaided``, ``accuracy_aided`` (on the paired cases) and ``net_change`` =
         (wrong -> correct - correct -> wrong) / n_pairs.
     """
     pairs = paired_reads(reads, unaided=unaided, aided=aided)
     if pairs.empty:
         raise ReadTableError("No case was read both unaided and aided by the same reader.")
-    return _add_rates(count_switches(pairs, ["reader", "modality"]))
+    return _add_rates(count_switches(pairs, ["reader", "arm"]))
 
 
 def switching_by_arm(per_reader: pd.DataFrame) -> pd.DataFrame:
@@ -144,7 +144,7 @@ def switching_by_arm(per_reader: pd.DataFrame) -> pd.DataFrame:
         One row per aided arm: ``n_readers``, ``n_pairs``, the four counts, the rates of
         `switching` and ``p_mcnemar``.
     """
-    grouped = per_reader.groupby("modality", sort=True)
+    grouped = per_reader.groupby("arm", sort=True)
     totals = grouped[["n_pairs", *SWITCH_COUNTS]].sum()
     totals.insert(0, "n_readers", grouped["reader"].nunique())
     totals = _add_rates(totals.reset_index())

@@ -1,13 +1,13 @@
 """The tidy table of reads, its checks, and the fully crossed rating array MRMC needs.
 
 Every function of `study.analysis` takes a pandas DataFrame with one row per read
-(one reader reading one case in one modality/arm). Columns:
+(one reader reading one case in one arm/arm). Columns:
 
 =============  ===========  ===============================================================
 column         type         meaning
 =============  ===========  ===============================================================
 reader         any label    reader ID
-modality       any label    modality / arm of the study (e.g. ``"unaided"``, ``"aided"``)
+arm       any label    arm / arm of the study (e.g. ``"unaided"``, ``"aided"``)
 case           any label    case ID
 truth          0/1          reference standard, 1 = diseased (RDS); constant within a case
 rating         number       confidence that disease is present, higher = more likely; on the
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: Columns an MRMC analysis needs (also the CSV columns of ``python -m study mrmc``).
-MRMC_COLUMNS: tuple[str, ...] = ("reader", "modality", "case", "truth", "rating")
+MRMC_COLUMNS: tuple[str, ...] = ("reader", "arm", "case", "truth", "rating")
 
 #: Rating scale of the reader study: confidence 0-100. A 5-point scale (1-5) or a
 #: probability (0-1) lies inside it too.
@@ -56,30 +56,30 @@ DEFAULT_SCALE: tuple[float, float] = (0.0, 100.0)
 
 @dataclass(frozen=True)
 class MrmcData:
-    """Ratings of a fully crossed study as arrays (every reader read every case in every modality).
+    """Ratings of a fully crossed study as arrays (every reader read every case in every arm).
 
     Attributes:
-        ratings: float array ``(n_modalities, n_readers, n_cases)``.
+        ratings: float array ``(n_arms, n_readers, n_cases)``.
         truth: bool array ``(n_cases,)``, True = diseased.
-        modalities: modality labels in array order.
+        arms: arm labels in array order.
         readers: reader labels in array order.
         cases: case labels in array order.
     """
 
     ratings: np.ndarray
     truth: np.ndarray
-    modalities: tuple[Hashable, ...]
+    arms: tuple[Hashable, ...]
     readers: tuple[Hashable, ...]
     cases: tuple[Hashable, ...]
 
     @property
     def negatives(self) -> np.ndarray:
-        """Ratings of the non-diseased cases, ``(modality, reader, m)``."""
+        """Ratings of the non-diseased cases, ``(arm, reader, m)``."""
         return self.ratings[..., ~self.truth]
 
     @property
     def positives(self) -> np.ndarray:
-        """Ratings of the diseased cases, ``(modality, reader, n)``."""
+        """Ratings of the diseased cases, ``(arm, reader, n)``."""
         return self.ratings[..., self.truth]
 
 
@@ -150,7 +150,7 @@ def _show(value: object) -> str:
 
 
 def _describe_row(reads: pd.DataFrame, row: Hashable) -> str:
-    parts = [f"{c} {reads.at[row, c]}" for c in ("reader", "modality", "case") if c in reads]
+    parts = [f"{c} {reads.at[row, c]}" for c in ("reader", "arm", "case") if c in reads]
     return ", ".join(parts) if parts else f"row {row}"
 
 
@@ -236,45 +236,45 @@ def check_truth(reads: pd.DataFrame) -> pd.Series:
     return per_case.first()
 
 
-def _select_modalities(
-    reads: pd.DataFrame, modalities: Sequence[Hashable] | None
+def _select_arms(
+    reads: pd.DataFrame, arms: Sequence[Hashable] | None
 ) -> tuple[pd.DataFrame, tuple[Hashable, ...]]:
-    present = sorted_labels(reads["modality"])
-    if modalities is None:
+    present = sorted_labels(reads["arm"])
+    if arms is None:
         if len(present) == 1:
             raise ReadTableError(
-                f"The table has only one modality ({present[0]}); an MRMC analysis compares two "
+                f"The table has only one arm ({present[0]}); an MRMC analysis compares two "
                 "or more."
             )
         return reads, tuple(present)
-    chosen = tuple(modalities)
+    chosen = tuple(arms)
     if len(chosen) < 2 or len(set(chosen)) != len(chosen):
-        raise ReadTableError("Choose at least two different modalities to compare.")
+        raise ReadTableError("Choose at least two different arms to compare.")
     for label in chosen:
         if label not in present:
             raise ReadTableError(
-                f"Modality {label} is not in the table (it has {', '.join(map(str, present))})."
+                f"Arm {label} is not in the table (it has {', '.join(map(str, present))})."
             )
-    return reads[reads["modality"].isin(chosen)], chosen
+    return reads[reads["arm"].isin(chosen)], chosen
 
 
 def mrmc_data(
     reads: pd.DataFrame,
     *,
-    modalities: Sequence[Hashable] | None = None,
+    arms: Sequence[Hashable] | None = None,
     scale: tuple[float, float] | None = DEFAULT_SCALE,
 ) -> MrmcData:
     """Check a table of reads for an MRMC analysis and turn it into arrays.
 
     Checks, each with its own message: the columns exist and are filled; ratings are numbers
     within ``scale`` (``-inf``, RJafroc's "not marked", counts as the lowest rating); truth is
-    0/1 and constant within a case; no read is duplicated; at least two modalities; every
-    reader read every case in every modality; at least two diseased and two non-diseased cases
+    0/1 and constant within a case; no read is duplicated; at least two arms; every
+    reader read every case in every arm; at least two diseased and two non-diseased cases
     (the jackknife leaves one out). One reader is allowed (fixed-reader analysis only).
 
     Args:
         reads: tidy table with `MRMC_COLUMNS` (extra columns are ignored).
-        modalities: the modalities to analyse, in the order of the differences
+        arms: the arms to analyse, in the order of the differences
             (earlier minus later); default: all present, in sorted order.
         scale: inclusive rating bounds, or None to accept any finite number.
 
@@ -282,28 +282,28 @@ def mrmc_data(
         The `MrmcData` arrays.
     """
     require_columns(reads, MRMC_COLUMNS, "An MRMC analysis")
-    reads, chosen = _select_modalities(reads, modalities)
+    reads, chosen = _select_arms(reads, arms)
     ratings = numeric_column(reads, "rating", scale=scale, allow_minus_inf=True)
     truth = check_truth(reads)
 
-    duplicated = reads.duplicated(["reader", "modality", "case"])
+    duplicated = reads.duplicated(["reader", "arm", "case"])
     if duplicated.any():
         row = reads.index[duplicated.to_numpy()][0]
         raise ReadTableError(
-            f"Reader {reads.at[row, 'reader']} read case {reads.at[row, 'case']} in modality "
-            f"{reads.at[row, 'modality']} more than once; keep one read per reader, modality and case."
+            f"Reader {reads.at[row, 'reader']} read case {reads.at[row, 'case']} in arm "
+            f"{reads.at[row, 'arm']} more than once; keep one read per reader, arm and case."
         )
     readers = sorted_labels(reads["reader"])
-    modalities_per_case = reads.groupby("case", sort=False)["modality"].nunique()
-    if (modalities_per_case < len(chosen)).any():
-        case = modalities_per_case.index[modalities_per_case < len(chosen)][0]
-        arms = sorted_labels(reads.loc[reads["case"] == case, "modality"])
+    arms_per_case = reads.groupby("case", sort=False)["arm"].nunique()
+    if (arms_per_case < len(chosen)).any():
+        case = arms_per_case.index[arms_per_case < len(chosen)][0]
+        read_in = sorted_labels(reads.loc[reads["case"] == case, "arm"])
         raise ReadTableError(
-            f"Case {case} was read only in modality {', '.join(map(str, arms))}; every case must "
-            "be read in every modality (fully crossed design)."
+            f"Case {case} was read only in arm {', '.join(map(str, read_in))}; every case must "
+            "be read in every arm (fully crossed design)."
         )
     cases = sorted_labels(reads["case"])
-    t_idx = pd.Categorical(reads["modality"], categories=list(chosen)).codes
+    t_idx = pd.Categorical(reads["arm"], categories=list(chosen)).codes
     r_idx = pd.Categorical(reads["reader"], categories=readers).codes
     k_idx = pd.Categorical(reads["case"], categories=cases).codes
     array = np.full((len(chosen), len(readers), len(cases)), np.nan)
@@ -312,8 +312,8 @@ def mrmc_data(
     if len(missing):
         t, r, k = missing[0]
         raise ReadTableError(
-            f"Reader {readers[r]} did not read case {cases[k]} in modality {chosen[t]}; every "
-            f"reader must read every case in every modality ({len(missing)} read(s) missing)."
+            f"Reader {readers[r]} did not read case {cases[k]} in arm {chosen[t]}; every "
+            f"reader must read every case in every arm ({len(missing)} read(s) missing)."
         )
     truth_vector = truth.reindex(cases).to_numpy(dtype=bool)
     for label, count in (("diseased", truth_vector.sum()), ("non-diseased", (~truth_vector).sum())):
@@ -325,7 +325,7 @@ def mrmc_data(
     return MrmcData(
         ratings=array,
         truth=truth_vector,
-        modalities=chosen,
+        arms=chosen,
         readers=tuple(readers),
         cases=tuple(cases),
     )

@@ -16,7 +16,7 @@ __all__ = ["reading_time_summary"]
 
 
 def reading_time_summary(
-    reads: pd.DataFrame, *, by: Sequence[str] = ("modality",)
+    reads: pd.DataFrame, *, by: Sequence[str] = ("arm",)
 ) -> pd.DataFrame:
     """Distribution of reading times per group.
 
@@ -25,7 +25,7 @@ def reading_time_summary(
 
     Args:
         reads: table with time_s (seconds, finite, >= 0) and the ``by`` columns.
-        by: grouping columns, default the arm; ``("modality", "reader")`` gives per reader.
+        by: grouping columns, default the arm; ``("arm", "reader")`` gives per reader.
 
     Returns:
         One row per group: ``n_reads, median_s, q1_s, q3_s, mean_s, sd_s, min_s, max_s``.
