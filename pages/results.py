@@ -195,11 +195,11 @@ with readers_tab:
 
 with switching_tab:
     _chart("Switching", lambda: charts.switching_sankey(reads, arms=arms, roles=roles))
-    _table(lambda: switching_by_arm(switching(shown, unaided="none")))
+    _table(lambda: switching_by_arm(switching(shown)))
     st.caption(tr("res.mcnemar"))
     if "flagged" in shown.columns and shown["flagged"].astype(bool).any():
         st.markdown(tr("res.bias_cases"))
-        _table(lambda: automation_bias_summary(shown, unaided="none"))
+        _table(lambda: automation_bias_summary(shown))
         st.markdown(tr("res.bias_auc"))
         _table(lambda: ai_right_wrong_auc(shown))
         _chart("Automation bias", lambda: charts.automation_bias_chart(reads, arms=arms, roles=roles))

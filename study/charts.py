@@ -34,6 +34,7 @@ from study.analysis.power import PlanComponents, power_given_jk
 from study.analysis.reader_metrics import reader_calls, reader_metrics
 from study.analysis.switching import SWITCH_COUNTS, switching, switching_by_arm
 from study.analysis.table import binary_column, check_truth, numeric_column, require_columns, sorted_labels
+from study.design import UNAIDED_ARM
 from study.reporting import arm_name, arm_order, chart_readiness, filter_reads, role_order
 
 __all__ = [
@@ -299,7 +300,7 @@ def switching_sankey(
     *,
     arms: Sequence[Hashable] | None = None,
     roles: Sequence[Hashable] | None = None,
-    unaided: Hashable = "none",
+    unaided: Hashable = UNAIDED_ARM,
 ) -> go.Figure:
     """Sankey of how diagnoses changed from the unaided read to the aided read of the same case.
 
@@ -490,7 +491,7 @@ def automation_bias_chart(
     """
     table = _select(reads, arms, roles, ["reader", "arm", "case", "truth", "call"],
                     "The automation-bias chart")
-    harmed = readers_harmed(table, unaided="none")
+    harmed = readers_harmed(table)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#a0aec0", dash="dot"),
                              name="same accuracy", hoverinfo="skip"))

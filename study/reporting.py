@@ -70,7 +70,7 @@ UNKNOWN_ROLE = "not given"
 SIMULATION_SEED = 1
 
 # The simulated study uses the study's own arm names so every chart and default applies.
-_SIMULATION = SimulationSettings(unaided="none", aided="score_heatmap")
+_SIMULATION = SimulationSettings(aided="score_heatmap")
 
 
 @dataclass(frozen=True)

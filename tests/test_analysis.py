@@ -37,18 +37,18 @@ def _reads(rows: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reader", "arm", "case", "truth", "rating", "call"])
 
 
-# Two readers, 4 cases (c1, c2 diseased), unaided and aided. Outcomes per pair are chosen so
+# Two readers, 4 cases (c1, c2 diseased), unaided (arm "none") and aided. Outcomes per pair are chosen so
 # every switching cell is known: A: c1 wrong->correct, c2 correct->correct,
 # c3 correct->wrong, c4 wrong->wrong; B: all correct->correct.
 TOY = _reads([
-    ("A", "unaided", "c1", 1, 30, 0), ("A", "aided", "c1", 1, 80, 1),
-    ("A", "unaided", "c2", 1, 90, 1), ("A", "aided", "c2", 1, 95, 1),
-    ("A", "unaided", "c3", 0, 10, 0), ("A", "aided", "c3", 0, 60, 1),
-    ("A", "unaided", "c4", 0, 70, 1), ("A", "aided", "c4", 0, 75, 1),
-    ("B", "unaided", "c1", 1, 60, 1), ("B", "aided", "c1", 1, 70, 1),
-    ("B", "unaided", "c2", 1, 80, 1), ("B", "aided", "c2", 1, 90, 1),
-    ("B", "unaided", "c3", 0, 20, 0), ("B", "aided", "c3", 0, 10, 0),
-    ("B", "unaided", "c4", 0, 40, 0), ("B", "aided", "c4", 0, 30, 0),
+    ("A", "none", "c1", 1, 30, 0), ("A", "aided", "c1", 1, 80, 1),
+    ("A", "none", "c2", 1, 90, 1), ("A", "aided", "c2", 1, 95, 1),
+    ("A", "none", "c3", 0, 10, 0), ("A", "aided", "c3", 0, 60, 1),
+    ("A", "none", "c4", 0, 70, 1), ("A", "aided", "c4", 0, 75, 1),
+    ("B", "none", "c1", 1, 60, 1), ("B", "aided", "c1", 1, 70, 1),
+    ("B", "none", "c2", 1, 80, 1), ("B", "aided", "c2", 1, 90, 1),
+    ("B", "none", "c3", 0, 20, 0), ("B", "aided", "c3", 0, 10, 0),
+    ("B", "none", "c4", 0, 40, 0), ("B", "aided", "c4", 0, 30, 0),
 ])
 
 
@@ -95,7 +95,7 @@ def test_reader_metrics_counts_and_rates() -> None:
     # A aided ratings: diseased 80, 95 vs non-diseased 60, 75 -> 4 of 4 pairs ordered.
     assert a_aided["auc"] == 1.0
     # A unaided: diseased 30, 90 vs non-diseased 10, 70 -> 30>10, 90>10, 90>70: 3 of 4 pairs.
-    assert table.loc[("A", "unaided"), "auc"] == pytest.approx(0.75)
+    assert table.loc[("A", "none"), "auc"] == pytest.approx(0.75)
 
 
 def test_reader_metrics_threshold_replaces_a_missing_call_column() -> None:
@@ -115,8 +115,8 @@ def test_role_summary_averages_readers() -> None:
     summary = role_summary(reads).set_index(["reader_role", "arm"])
     per_reader = reader_metrics(reads).set_index(["reader", "arm"])
     assert summary.loc[("neo", "aided"), "n_readers"] == 2
-    assert summary.loc[("neo", "unaided"), "accuracy_mean"] == pytest.approx(
-        per_reader.loc[[("A", "unaided"), ("C", "unaided")], "accuracy"].mean()
+    assert summary.loc[("neo", "none"), "accuracy_mean"] == pytest.approx(
+        per_reader.loc[[("A", "none"), ("C", "none")], "accuracy"].mean()
     )
 
 
@@ -143,13 +143,13 @@ def test_switching_by_arm_sums_readers_and_tests_discordant_pairs() -> None:
 
 
 def test_switching_pairs_only_reads_of_the_same_reader_and_case() -> None:
-    partial = TOY[~((TOY["reader"] == "B") & (TOY["case"] == "c4") & (TOY["arm"] == "unaided"))]
+    partial = TOY[~((TOY["reader"] == "B") & (TOY["case"] == "c4") & (TOY["arm"] == "none"))]
     assert switching(partial).set_index("reader").loc["B", "n_pairs"] == 3
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"unaided": "none"}, "unaided arm 'none' is not in the table"),
+    [({"unaided": "unaided"}, "unaided arm 'unaided' is not in the table"),
      ({"aided": ["heatmap"]}, "No aided arm heatmap")],
 )
 def test_switching_names_missing_arms(kwargs: dict, message: str) -> None:
@@ -195,7 +195,7 @@ def test_fleiss_with_two_raters_equals_scotts_pi() -> None:
 
 def test_pairwise_and_fleiss_kappa_by_arm() -> None:
     pairs = pairwise_kappa(TOY).set_index("arm")
-    assert pairs.loc["unaided", "kappa"] == pytest.approx(
+    assert pairs.loc["none", "kappa"] == pytest.approx(
         cohen_kappa([0, 1, 0, 1], [1, 1, 0, 0])
     )
     assert pairs.loc["aided", "n_cases"] == 4
@@ -237,7 +237,7 @@ def test_automation_bias_cases_are_reported_apart() -> None:
     assert flagged_aided["accuracy"] == 0.5  # A wrong, B right on c3 with the hint
     assert flagged_aided["correct_to_wrong"] == 1  # A switched to wrong on c3
     assert summary.loc[("other", "aided"), "wrong_to_correct"] == 1  # A's c1
-    assert np.isnan(summary.loc[("other", "unaided"), "n_pairs"])
+    assert np.isnan(summary.loc[("other", "none"), "n_pairs"])
 
 
 # --------------------------------------------------------------------------- simulator
@@ -260,8 +260,8 @@ def test_simulator_true_auc_follows_the_binormal_formula(study) -> None:
     s = study.settings
     assert study.true_difference == pytest.approx(s.population_auc(s.ai_weight) - s.population_auc(0))
     by_arm = study.true_auc.pivot(index="reader", columns="arm", values="auc")
-    assert (by_arm["aided"] > by_arm["unaided"]).all()  # a helpful AI helps every reader
-    assert study.true_reader_difference == pytest.approx((by_arm["aided"] - by_arm["unaided"]).mean())
+    assert (by_arm["aided"] > by_arm["none"]).all()  # a helpful AI helps every reader
+    assert study.true_reader_difference == pytest.approx((by_arm["aided"] - by_arm["none"]).mean())
 
 
 # --- multiplicity plan and automation bias by AI correctness ----------------------------------

@@ -447,7 +447,7 @@ def test_identical_arms_give_no_difference_without_crashing(vandyke: pd.DataFram
 
 # --------------------------------------------------------------------------- simulated study
 
-AIDED_FIRST = ("aided", "unaided")
+AIDED_FIRST = ("aided", "none")
 
 
 def test_simulated_large_effect_is_recovered() -> None:
@@ -517,7 +517,7 @@ def test_long_format_uses_integer_ids_in_sorted_label_order(simulated: pd.DataFr
     long = to_long_format(simulated)
     assert list(long.columns[:5]) == list(LONG_COLUMNS)
     assert all(pd.api.types.is_integer_dtype(long[c]) for c in ("readerID", "modalityID", "caseID"))
-    assert dict(zip(long["modality"], long["modalityID"])) == {"aided": 1, "unaided": 2}
+    assert dict(zip(long["modality"], long["modalityID"])) == {"aided": 1, "none": 2}
 
 
 def test_imrmc_round_trip_gives_identical_mrmc(simulated: pd.DataFrame, tmp_path: Path) -> None:

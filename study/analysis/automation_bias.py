@@ -21,6 +21,7 @@ from study.analysis.errors import ReadTableError
 from study.analysis.intervals import wilson_interval
 from study.analysis.switching import count_switches, paired_reads
 from study.analysis.table import binary_column, check_truth, require_columns, sorted_labels
+from study.design import UNAIDED_ARM
 
 __all__ = ["automation_bias_summary", "ai_right_wrong_auc", "readers_harmed"]
 
@@ -28,7 +29,7 @@ __all__ = ["automation_bias_summary", "ai_right_wrong_auc", "readers_harmed"]
 def automation_bias_summary(
     reads: pd.DataFrame,
     *,
-    unaided: Hashable = "unaided",
+    unaided: Hashable = UNAIDED_ARM,
     aided: Sequence[Hashable] | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
@@ -136,7 +137,7 @@ def ai_right_wrong_auc(reads: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def readers_harmed(reads: pd.DataFrame, *, unaided: Hashable = "none") -> pd.DataFrame:
+def readers_harmed(reads: pd.DataFrame, *, unaided: Hashable = UNAIDED_ARM) -> pd.DataFrame:
     """Each reader's accuracy on the AI-wrong cases without and with the AI.
 
     A reader is *harmed* in an aided arm when their accuracy on the cases where the AI was

@@ -707,7 +707,7 @@ def mrmc(
         reads: table with columns reader, arm, case, truth, rating
             (see `study.analysis.table`).
         arms: the two arms, first minus second; default the two present in
-            sorted order (for arms ``"aided"``/``"unaided"`` that is aided minus unaided).
+            sorted order (for arms ``"aided"``/``"none"`` that is aided minus none).
         scale: inclusive rating bounds (default 0-100), or None for any finite rating.
         endpoint: ``"auc"`` of the ratings (default), or ``"sensitivity"`` / ``"specificity"``
             of the readers' binary calls: the ``call`` column (0/1) is analysed instead.
@@ -718,7 +718,7 @@ def mrmc(
 
     Example:
         >>> from study.analysis.simulated_readers import simulate_study
-        >>> result = mrmc(simulate_study(seed=1).reads, arms=("aided", "unaided"))
+        >>> result = mrmc(simulate_study(seed=1).reads, arms=("aided", "none"))
         >>> result.rrrc.difference.estimate > 0
         True
     """

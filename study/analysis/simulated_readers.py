@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from study.design import UNAIDED_ARM
+
 __all__ = ["SimulationSettings", "SimulatedStudy", "simulate_study"]
 
 
@@ -80,7 +82,7 @@ class SimulationSettings:
     reader_case_sd: float = 0.4
     noise_sd: float = 0.6
     roles: tuple[str, ...] = ("neonatologist", "radiologist")
-    unaided: str = "unaided"
+    unaided: str = UNAIDED_ARM  # the study's own word for the arm without AI
     aided: str = "aided"
     median_time_s: float = 30.0
     aided_time_ratio: float = 0.8

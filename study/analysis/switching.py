@@ -18,6 +18,7 @@ from scipy import stats
 
 from study.analysis.errors import ReadTableError
 from study.analysis.table import binary_column, check_truth, require_columns, sorted_labels
+from study.design import UNAIDED_ARM
 
 __all__ = ["SWITCH_COUNTS", "paired_reads", "count_switches", "switching", "switching_by_arm"]
 
@@ -33,7 +34,7 @@ SWITCH_COUNTS: tuple[str, ...] = (
 def paired_reads(
     reads: pd.DataFrame,
     *,
-    unaided: Hashable = "unaided",
+    unaided: Hashable = UNAIDED_ARM,
     aided: Sequence[Hashable] | None = None,
 ) -> pd.DataFrame:
     """Join each aided read to the unaided read of the same reader and case.
@@ -110,7 +111,7 @@ def _add_rates(counts: pd.DataFrame) -> pd.DataFrame:
 def switching(
     reads: pd.DataFrame,
     *,
-    unaided: Hashable = "unaided",
+    unaided: Hashable = UNAIDED_ARM,
     aided: Sequence[Hashable] | None = None,
 ) -> pd.DataFrame:
     """Switching counts per reader and aided arm.

@@ -7,7 +7,7 @@ Every function of `study.analysis` takes a pandas DataFrame with one row per rea
 column         type         meaning
 =============  ===========  ===============================================================
 reader         any label    reader ID
-arm       any label    arm / arm of the study (e.g. ``"unaided"``, ``"aided"``)
+arm            any label    study arm (e.g. ``"none"``, ``"score"``); files say ``modality``
 case           any label    case ID
 truth          0/1          reference standard, 1 = diseased (RDS); constant within a case
 rating         number       confidence that disease is present, higher = more likely; on the
