@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._i18n import LANGUAGE_NAMES, LANGUAGES
-from pages._messages import tr
+from pages._messages import lang, tr
 from pages._packs import chosen_manifest, pack_is_simulated
 from pages._plain import escape_markdown
-from pages._state import DemoSession
+from pages._state import DemoSession, keep_language_in_url
 
 __all__ = ["apply_style", "notice", "page_header", "language_switch"]
 
@@ -76,3 +76,4 @@ def language_switch() -> None:
     """Korean / English radio (sidebar)."""
     st.radio(tr("sidebar.language"), LANGUAGES, key=DemoSession.language.key, horizontal=True,
              format_func=lambda code: LANGUAGE_NAMES[code])
+    keep_language_in_url(lang())

@@ -14,13 +14,15 @@ from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 import streamlit as st
 
+from pages._i18n import LANGUAGES
 from pages._settings import default_language
 from rds_core.errors import RdsError
 from rds_core.pipeline import Analysis
 
-__all__ = ["CachedResult", "DemoSession", "Slot", "session"]
+__all__ = ["LANG_PARAM", "CachedResult", "DemoSession", "Slot", "session", "keep_language_in_url"]
 
 T = TypeVar("T")
+LANG_PARAM = "lang"  # the language also rides in the URL, so a recreated session keeps it
 
 
 class CachedResult(NamedTuple):
@@ -61,10 +63,22 @@ def _none() -> Any:
     return None
 
 
+def _language_default() -> str:
+    """The URL's language (a session recreated after a dropped connection keeps it), else ``RDS_LANG``."""
+    wanted = st.query_params.get(LANG_PARAM)
+    return wanted if wanted in LANGUAGES else default_language()
+
+
+def keep_language_in_url(language: str) -> None:
+    """Write the session's language into the URL (only when it changed: each write is a message)."""
+    if st.query_params.get(LANG_PARAM) != language:
+        st.query_params[LANG_PARAM] = language
+
+
 class DemoSession:
     """The entries the demo and ensemble pages share (see the module docstring)."""
 
-    language: Slot[str] = Slot("lang", default_language)  # the sidebar radio binds to it
+    language: Slot[str] = Slot("lang", _language_default)  # the sidebar radio binds to it
     pack: Slot[str | None] = Slot("pack", _none)  # classification pack name (sidebar selectbox)
     seg_pack: Slot[str | None] = Slot("seg_pack", _none)  # lung pack name (sidebar selectbox)
     choice: Slot[Any] = Slot("rds_input", _none)  # pages._films.InputChoice or None

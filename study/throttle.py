@@ -5,7 +5,10 @@ Every try of the admin secret or of a reader code is a row of ``login_attempts``
 
 * **per client address**: after ``max_failures`` failures in a row (since that client's
   last success) the client waits ``lock_s`` seconds, doubling with each further failure,
-  capped at ``max_lock_s``;
+  capped at ``max_lock_s``. Many readers of one hospital sign in from one address (a NAT or
+  proxy) at the same time: up to ``max_in_flight`` checks of one client that are still
+  running do not count against it (the admin secret allows none); beyond that, and once
+  an unfinished check is older than ``stale_s`` (a killed process), they count as failures;
 * **global back-off**: when all clients together failed ``global_max_failures`` times in
   the last ``global_window_s`` seconds, everyone waits until the oldest of those falls out
   of the window (an attacker rotating addresses gets no more guesses than that).
@@ -52,6 +55,8 @@ class RatePolicy:
         max_lock_s: the longest pause.
         global_window_s: the window of the global back-off.
         global_max_failures: failures of all clients together allowed in that window.
+        max_in_flight: unfinished checks of one client not (yet) counted as its failures.
+        stale_s: an unfinished check older than this counts as a failure in any case.
     """
 
     max_failures: int = 5
@@ -59,12 +64,16 @@ class RatePolicy:
     max_lock_s: float = 3600.0
     global_window_s: float = 600.0
     global_max_failures: int = 30
+    max_in_flight: int = 0
+    stale_s: float = 30.0
 
 
 #: The admin secret (one team) and the reader codes (many readers mistyping at once).
 POLICIES: dict[str, RatePolicy] = {
     "admin": RatePolicy(),
-    "reader": RatePolicy(global_max_failures=200),
+    # 12 colleagues behind one address may sign in at the same moment; a guesser gets at most
+    # max_failures + max_in_flight tries before the pause (a code secret carries ~59 random bits).
+    "reader": RatePolicy(global_max_failures=200, max_in_flight=12),
 }
 
 
@@ -109,11 +118,12 @@ def _wait(conn, scope: str, client: str, now: float) -> float:
         "SELECT COALESCE(MAX(at_s), 0) FROM login_attempts WHERE scope = ? AND client = ? AND ok = 1",
         (scope, client),
     ).fetchone()[0]
-    failures, last_fail = conn.execute(
-        "SELECT COUNT(*), MAX(at_s) FROM login_attempts WHERE scope = ? AND client = ? "
-        "AND (ok IS NULL OR ok = 0) AND at_s > ? AND at_s > ?",
-        (scope, client, last_ok, now - policy.max_lock_s * 2),
+    finished, pending_fresh, last_fail = conn.execute(
+        "SELECT COALESCE(SUM(ok = 0 OR at_s <= ?), 0), COALESCE(SUM(ok IS NULL AND at_s > ?), 0), MAX(at_s) "
+        "FROM login_attempts WHERE scope = ? AND client = ? AND (ok IS NULL OR ok = 0) AND at_s > ? AND at_s > ?",
+        (now - policy.stale_s, now - policy.stale_s, scope, client, last_ok, now - policy.max_lock_s * 2),
     ).fetchone()
+    failures = finished + max(0, pending_fresh - policy.max_in_flight)
     wait = 0.0
     if failures >= policy.max_failures:
         pause = min(policy.lock_s * 2 ** (failures - policy.max_failures), policy.max_lock_s)

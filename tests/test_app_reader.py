@@ -297,6 +297,12 @@ def test_a_lost_session_comes_back_from_the_signed_token_in_the_url(study_db) ->
     assert not fresh.get("text_input"), "no access code asked"
     assert _shown(fresh) == shown and fresh.get("progress")[0].proto.text == en("rs.progress", done=1, total=9)
 
+    korean = AppTest.from_file(PAGE, default_timeout=60)  # recreated with the language in the URL too
+    korean.query_params[TOKEN_PARAM] = token
+    korean.query_params["lang"] = "ko"
+    korean.run()
+    assert not korean.get("text_input") and korean.title[0].value == t("rs.title", "ko")
+
     for bad in (token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"), "not-a-token", ""):
         forged = AppTest.from_file(PAGE, default_timeout=60)
         forged.query_params[TOKEN_PARAM] = bad

@@ -90,3 +90,49 @@ def test_reader_codes_are_rate_limited_per_client(tmp_path: Path) -> None:
         authenticate(db, reader.code, client="10.1.1.1", now=now)  # even the right code waits
     assert authenticate(db, reader.code, client="10.1.1.2", now=now).reader_id == reader.reader_id
     assert [a.ok for a in login_audit(db, "reader")][:1] == [True]
+
+
+def test_colleagues_behind_one_address_can_sign_in_at_the_same_moment(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    policy = POLICIES["reader"]
+    # A hospital's readers come from one NAT address; their checks run at the same time.
+    for i in range(policy.max_in_flight + policy.max_failures - 1):
+        begin_attempt(db, "reader", "10.9.9.9", now=T0 + i * 0.01)
+    assert retry_after(db, "reader", "10.9.9.9", now=T0 + 1) == 0
+    begin_attempt(db, "reader", "10.9.9.9", now=T0 + 1)  # one more unfinished check: the limit
+    assert retry_after(db, "reader", "10.9.9.9", now=T0 + 1.5) > 0, "parallel guessing is still bounded"
+
+
+def test_an_unfinished_reader_check_counts_once_it_is_stale(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    policy = POLICIES["reader"]
+    for i in range(policy.max_failures):
+        begin_attempt(db, "reader", "k", now=T0 + i)  # the process died mid-check
+    assert retry_after(db, "reader", "k", now=T0 + 10) == 0
+    assert retry_after(db, "reader", "k", now=T0 + policy.stale_s + 10) > 0
+
+
+def test_concurrent_right_codes_from_one_address_all_get_in(tmp_path: Path) -> None:
+    import threading
+
+    db_file = tmp_path / "s.sqlite"
+    db = connect(db_file)
+    study = make_study(db, tmp_path, n=2)
+    readers = create_readers(db, study.study_id, 10)
+    results: list[object] = []
+    start = threading.Barrier(len(readers))
+
+    def sign_in(code: str) -> None:
+        own = connect(db_file)  # one connection per session, as the page holds
+        start.wait()
+        try:
+            results.append(authenticate(own, code, client="10.9.9.9").reader_id)
+        except Exception as err:  # noqa: BLE001 - the assertion names it
+            results.append(err)
+
+    threads = [threading.Thread(target=sign_in, args=(r.code,)) for r in readers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == sorted(r.reader_id for r in readers), results
