@@ -1,7 +1,7 @@
 """Which weight packs the pages use: the sidebar's choice, the cached models, the model card.
 
-The app's one model cache is here (``st.cache_resource``): :func:`rds_core.pipeline.load_models`
-itself caches nothing.
+The app's one model cache is here (``st.cache_resource``: the lung pack and each classification
+pack once per process); :func:`rds_core.pipeline.load_models` itself caches nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from pages._state import DemoSession, session
 from rds_core.errors import WeightPackError
 from rds_core.imaging import Radiograph
 from rds_core.models.packs import Manifest, default_pack_name, default_weights_dir, list_packs, read_manifest
-from rds_core.pipeline import Models, analyze, load_models
+from rds_core.classification import FoldEnsemble
+from rds_core.device import resolve_device
+from rds_core.pipeline import Models, analyze
+from rds_core.segmentation import LungSegmenter
 
 __all__ = ["current_pack_dir", "current_seg_pack_dir", "models_for", "pack_is_simulated", "chosen_manifest",
            "pack_switch", "about_pack"]
@@ -32,25 +35,42 @@ def current_seg_pack_dir() -> Path:
     return default_weights_dir() / (session.seg_pack or default_pack_name("segmentation"))
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _segmenter(seg_dir: str) -> LungSegmenter:
+    return LungSegmenter(seg_dir, resolve_device("auto"))
+
+
 @st.cache_resource(show_spinner=False, max_entries=3)
-def _models(pack_dir: str, seg_dir: str) -> Models:
-    models = load_models(pack_dir, seg_dir)
+def _classifier(pack_dir: str) -> FoldEnsemble:
+    return FoldEnsemble(pack_dir, resolve_device("auto"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=3)
+def _warmed_up(pack_dir: str, seg_dir: str) -> bool:
     # One throw-away analysis pays torch's one-off start-up costs here, not on a visitor's click.
     yy, xx = np.mgrid[:256, :256]
     film = (0.5 + 0.4 * np.sin(xx / 17.0) * np.cos(yy / 23.0)).astype(np.float32)
-    analyze(Radiograph(film, "<warm-up>", "png", original_size=(256, 256)), models)
-    return models
+    analyze(Radiograph(film, "<warm-up>", "png", original_size=(256, 256)), _assemble(pack_dir, seg_dir))
+    return True
+
+
+def _assemble(pack_dir: str, seg_dir: str) -> Models:
+    classifier = _classifier(pack_dir)
+    return Models(_segmenter(seg_dir), classifier, classifier.device)
 
 
 def models_for(pack_dir: Path) -> Models:
     """The loaded packs (classification ``pack_dir`` + the chosen lung pack), cached per process.
 
+    The lung pack is cached on its own, so two classification packs share one copy of it.
+
     Raises:
         WeightPackError: a pack is missing or does not verify.
     """
-    seg_dir = current_seg_pack_dir()
+    seg_dir = str(current_seg_pack_dir())
     with st.spinner(tr("loading_models")):
-        return _models(str(pack_dir), str(seg_dir))
+        _warmed_up(str(pack_dir), seg_dir)
+        return _assemble(str(pack_dir), seg_dir)
 
 
 def pack_is_simulated(manifest: Manifest | None) -> bool:
