@@ -107,3 +107,16 @@ def test_big_film_mask_matches_its_display_copy(segmenter: LungSegmenter) -> Non
     display = result.mask_at((750, 600))
     assert np.mean(display != (resize(result.mask.astype(np.float32), 750, 600) > 0.5)) < 0.01
     assert result.mask_at((1500, 1200)) is result.mask
+
+
+@pytest.mark.parametrize("shape", [(517, 389), (480, 512), (333, 334), (1000, 77)])
+@pytest.mark.parametrize("size", [256, 160, 255])
+def test_letterbox_of_a_turned_film_is_the_turned_letterbox(shape: tuple[int, int], size: int) -> None:
+    rng = np.random.default_rng(1)
+    film = rng.random(shape, dtype=np.float32)
+    square, box = letterbox(film, size)
+    assert (box.inner_height, box.inner_width) in {(size, box.inner_width), (box.inner_height, size)}
+    assert (size - box.inner_height) % 2 == 0 or size % 2, "equal padding on both sides"
+    for k in (1, 2, 3):
+        turned, _ = letterbox(np.ascontiguousarray(np.rot90(film, k)), size)
+        assert np.allclose(turned, np.rot90(square, k), atol=1e-5), (shape, size, k)
