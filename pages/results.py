@@ -32,6 +32,7 @@ from study.analysis import (
 )
 from study.analysis.multiplicity import PLAN_TEXT
 from study.analysis.power import VANDYKE_COMPONENTS, components_from_pilot
+from study.answers import RATING_SCALE_TEXT
 from study.config import db_path
 
 st.title(tr("res.title"))
@@ -157,6 +158,9 @@ else:
             st.caption(tr("res.rrrc_note"))
             st.caption(PLAN_TEXT)
             notes.append(PLAN_TEXT)
+            if not source.simulated:  # a real study's ratings come from the reader page's confidence
+                st.caption(RATING_SCALE_TEXT)
+                notes.append(RATING_SCALE_TEXT)
             with st.expander(tr("res.variance")):
                 st.json(result.to_dict()["variance_components"])
 

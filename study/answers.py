@@ -16,7 +16,13 @@ from study.admin import get_study
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["export_answers", "rds_rating"]
+__all__ = ["RATING_SCALE_TEXT", "export_answers", "rds_rating"]
+
+RATING_SCALE_TEXT = (
+    "Rating scale: each read's rating is 50 + confidence / 2 for an RDS answer and 50 - confidence / 2 "
+    "otherwise (0 = certainly no RDS, 100 = certainly RDS, 50 = a guess either way); readers had to set "
+    "or confirm their confidence (no default), so untouched answers cannot pile up as ties at 50."
+)
 
 
 def rds_rating(diagnosis: bool, confidence: float) -> float:

@@ -232,6 +232,7 @@ def test_a_real_study_with_answers_is_shown_first_and_not_labelled_simulated(env
     assert "Showing 3 readers, 8 cases, 37 reads." in page
     assert "Left out of the MRMC analysis (have not read every case in both arms): R03" in page
     assert "**Conclusion.** With AI score + heatmap the readers' mean AUC was" in page
+    assert "Rating scale: each read's rating is 50 + confidence / 2 for an RDS answer" in page
     assert set(at.multiselect(key=f"results_roles_study:{study.study_id}").value) == {
         "neonatologist", reporting.UNKNOWN_ROLE}
     assert not any(s["layout"]["title"]["text"].startswith("SIMULATED") for s in _chart_specs(at))
