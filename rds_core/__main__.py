@@ -44,6 +44,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from rds_core.batch import Job, Outcome, run_local
+    from rds_core.onnx_backend import BackendError
     from rds_core.pipeline import load_models
 
     files = expand_inputs(args.inputs)
@@ -55,8 +56,12 @@ def analyze_command(args: argparse.Namespace) -> int:
         print("error: no input files found.", file=sys.stderr)
         return 2
     try:
-        models = load_models(args.pack, args.seg_pack, args.device)
-    except (RdsError, ValueError) as exc:
+        if args.backend == "onnx":
+            import torch
+
+            torch.set_num_threads(args.threads)  # the sessions take the engine's thread count
+        models = load_models(args.pack, args.seg_pack, args.device, args.backend)
+    except (RdsError, ValueError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
@@ -74,7 +79,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         from rds_core.ray_engine import run_ray
 
-        outcomes = run_ray(jobs, args.out, pack=args.pack, seg_pack=args.seg_pack, device=args.device,
+        outcomes = run_ray(jobs, args.out, pack=args.pack, seg_pack=args.seg_pack, device=args.device, backend=args.backend,
                            with_cam=not args.no_cam, batch_size=args.batch_size, address=args.address,
                            workers=args.workers, on_outcome=report)
     else:
@@ -103,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--pack", default="rds-demo", help="classification pack name or folder")
     run.add_argument("--seg-pack", default="lung-seg", help="segmentation pack name or folder")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    run.add_argument("--backend", default="torch", choices=["torch", "onnx"],
+                     help="torch (default) or onnx: ONNX Runtime on the CPU, about 1.5x faster here (exported once per pack)")
     run.add_argument("--no-cam", action="store_true", help="skip the heatmaps (faster)")
     run.add_argument("--summary", type=Path, default=None, metavar="CSV", help="also write one row per film to this CSV")
     run.add_argument("--batch-size", type=_positive, default=4, help="films per model call (default 4; 1 = one at a time)")

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from rds_core.geometry import Box, Letterbox, letterbox, lung_box
+from rds_core.onnx_backend import BACKENDS, BackendError, FoldsWithCams, onnx_module
 from rds_core.models.builders import build_network, load_state
 from rds_core.models.packs import Manifest, Preprocessing, open_pack
 
@@ -115,7 +116,7 @@ def prepare_input(
 class FoldEnsemble:
     """A loaded, verified classification pack: one network per fold."""
 
-    def __init__(self, pack: str | Path, device: torch.device | str = "cpu") -> None:
+    def __init__(self, pack: str | Path, device: torch.device | str = "cpu", backend: str = "torch") -> None:
         self.pack_dir, self.manifest = open_pack(pack, "classification")
         self.device = torch.device(device)
         self.networks: list[nn.Module] = []
@@ -123,6 +124,14 @@ class FoldEnsemble:
             network = load_state(build_network(self.manifest.architecture), self.pack_dir / name, self.manifest.name)
             self.networks.append(network.to(self.device).to(memory_format=torch.channels_last))
         self.cam_from_features = all(has_cam_head(n.eval()) for n in self.networks)
+        self.onnx = None  # rds_core.onnx_backend: every fold and its CAM in one ONNX Runtime session
+        if backend == "onnx":
+            if self.device.type != "cpu" or not self.cam_from_features:
+                raise BackendError("--backend onnx runs GAP + linear classifiers on the CPU only.")
+            self.onnx = onnx_module(FoldsWithCams(self.networks), self.pack_dir, "classification",
+                                    self.manifest.preprocessing.size, torch.get_num_threads())
+        elif backend != "torch":
+            raise BackendError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}.")
 
     @property
     def n_folds(self) -> int:
@@ -140,6 +149,11 @@ class FoldEnsemble:
     def predict_batch(self, inputs: list[ModelInput], *, with_cam: bool = True) -> list[FoldOutputs]:
         """:meth:`predict` for several films, each fold network called once on the whole batch."""
         tensor = torch.cat([i.tensor for i in inputs]).to(self.device).contiguous(memory_format=torch.channels_last)
+        if self.onnx is not None:
+            fold_logits, fold_cams = self.onnx(tensor)
+            probabilities = torch.sigmoid(fold_logits).numpy()
+            cam_array = fold_cams.numpy() if with_cam else None
+            return [FoldOutputs(probabilities[i], None if cam_array is None else cam_array[i]) for i in range(len(inputs))]
         logits, cams = [], []
         # A plain loop: torch.func.vmap over the stacked fold weights was measured slower
         # here (118 vs 94 ms; no batching rule for aten::as_strided_), see bench/RESULTS.md.

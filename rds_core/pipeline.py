@@ -122,7 +122,8 @@ class Analysis:
         }
 
 
-def load_models(pack: str | Path | None = None, seg_pack: str | Path | None = None, device: str = "auto") -> Models:
+def load_models(pack: str | Path | None = None, seg_pack: str | Path | None = None, device: str = "auto",
+                backend: str = "torch") -> Models:
     """Load and verify both packs (no cache here: the app caches with ``st.cache_resource``,
     the CLI and the hint function hold their own instance).
 
@@ -130,11 +131,12 @@ def load_models(pack: str | Path | None = None, seg_pack: str | Path | None = No
         pack: classification pack name or folder; :func:`default_pack_name` when None.
         seg_pack: lung segmentation pack name or folder; :func:`default_pack_name` when None.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        backend: ``torch`` or ``onnx`` (ONNX Runtime on the CPU, :mod:`rds_core.onnx_backend`).
     """
     resolved = resolve_device(device)
     pack_dir = resolve_pack_dir(pack or default_pack_name("classification"))
     seg_dir = resolve_pack_dir(seg_pack or default_pack_name("segmentation"))
-    return Models(LungSegmenter(seg_dir, resolved), FoldEnsemble(pack_dir, resolved), resolved)
+    return Models(LungSegmenter(seg_dir, resolved, backend), FoldEnsemble(pack_dir, resolved, backend), resolved)
 
 
 def display_shape(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> tuple[int, int]:

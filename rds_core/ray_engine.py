@@ -26,13 +26,13 @@ class BatchWorker:
     """One Ray actor's state: the loaded packs and the run settings."""
 
     def __init__(self, pack: str, seg_pack: str, device: str, out_dir: str, with_cam: bool, batch_size: int,
-                 threads: int) -> None:
+                 threads: int, backend: str = "torch") -> None:
         import torch
 
         from rds_core.pipeline import load_models
 
         torch.set_num_threads(max(1, threads))  # the cores Ray gave this actor, not the whole node
-        self.models = load_models(pack, seg_pack, device)
+        self.models = load_models(pack, seg_pack, device, backend)
         self.out_dir = Path(out_dir)
         self.with_cam = with_cam
         self.batch_size = batch_size
@@ -50,6 +50,7 @@ def run_ray(
     pack: str | Path,
     seg_pack: str | Path,
     device: str = "auto",
+    backend: str = "torch",
     with_cam: bool = True,
     batch_size: int = 4,
     address: str | None = None,
@@ -93,7 +94,7 @@ def run_ray(
     actor = ray.remote(num_cpus=cpus_per_worker, num_gpus=1 if gpus else 0)(BatchWorker)
     settings = (str(resolve_pack_dir(pack).resolve()), str(resolve_pack_dir(seg_pack).resolve()),
                 "cuda" if gpus else ("cpu" if device == "auto" else device), str(Path(out_dir).resolve()),
-                with_cam, batch_size, cpus_per_worker)
+                with_cam, batch_size, cpus_per_worker, "torch" if gpus else backend)
     pool = ActorPool([actor.remote(*settings) for _ in range(count)])
     # Chunks of a few batches: big enough to keep an actor's prefetch busy, small enough to balance.
     chunk = 2 * batch_size

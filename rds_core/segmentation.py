@@ -29,6 +29,7 @@ from scipy import ndimage
 
 from rds_core.warnings_catalog import warning
 from rds_core.geometry import Letterbox, letterbox, resize
+from rds_core.onnx_backend import BACKENDS, BackendError, onnx_module
 from rds_core.models.builders import build_network, load_state
 from rds_core.models.packs import PostProcessing, open_pack
 from rds_core.orientation import UprightTemplate
@@ -142,7 +143,7 @@ def rotation_averaged_probability(
 class LungSegmenter:
     """A loaded, verified segmentation pack ready for inference (load once, reuse)."""
 
-    def __init__(self, pack: str | Path, device: torch.device | str = "cpu") -> None:
+    def __init__(self, pack: str | Path, device: torch.device | str = "cpu", backend: str = "torch") -> None:
         self.pack_dir, self.manifest = open_pack(pack, "segmentation")
         self.options = self.manifest.postprocessing or PostProcessing()
         self.upright = UprightTemplate.from_manifest_extra(self.manifest.extra)  # None for older packs
@@ -150,6 +151,13 @@ class LungSegmenter:
         network = build_network(self.manifest.architecture)
         self.network = load_state(network, self.pack_dir / self.manifest.tensor_files[0], self.manifest.name)
         self.network.to(self.device).to(memory_format=torch.channels_last)
+        if backend == "onnx":  # the same call, answered by ONNX Runtime (rds_core.onnx_backend)
+            if self.device.type != "cpu":
+                raise BackendError("--backend onnx runs on the CPU only.")
+            self.network = onnx_module(self.network.eval(), self.pack_dir, "segmentation",
+                                       self.manifest.preprocessing.size, torch.get_num_threads())
+        elif backend not in BACKENDS:
+            raise BackendError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}.")
 
     def model_input(self, pixels: np.ndarray) -> tuple[torch.Tensor, Letterbox]:
         """Letterbox and normalise a film into a (1, 1, size, size) tensor."""
