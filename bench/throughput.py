@@ -6,6 +6,8 @@ new names until the count is reached) is analysed side by side in one process:
 - ``sequential``: decode, analyze, write, one film after the other (the CLI before issue 13);
 - ``engine bN``: :func:`rds_core.batch.run_local` with batch size N (bounded prefetch,
   batched models, background writing);
+- ``engine bN onnx``: the same engine with ``--backend onnx`` (ONNX Runtime sessions with
+  ``--onnx-threads`` threads; ``--onnx``);
 - ``ray wK``: :func:`rds_core.ray_engine.run_ray` with K actors of one core each on a local
   Ray instance (started once, outside the timing; actor start-up and pack loading are inside).
 
@@ -72,8 +74,17 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0, help="torch threads inside the engine (0 = torch's)")
     parser.add_argument("--ray-workers", default="", help="comma-separated actor counts; empty = no Ray")
+    parser.add_argument("--onnx", action="store_true", help="also the engine with the ONNX Runtime backend")
+    parser.add_argument("--onnx-threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                        help="threads of each ONNX Runtime session (default: cores - 1, as the CLI)")
     args = parser.parse_args()
     models = load_models(device=args.device)
+    onnx_models = None
+    if args.onnx:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(args.onnx_threads)  # the sessions take the thread count at creation
+        onnx_models = load_models(device="cpu", backend="onnx")  # exported once, outside the timing
+        torch.set_num_threads(threads)
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     if args.ray_workers:
         import ray
@@ -88,6 +99,8 @@ def main() -> int:
         (root / "in").mkdir()
         jobs = [Job(p, p.stem) for p in film_folder(root / "in", args.films)]
         analyze(load_radiograph(jobs[0].path), models)  # warm-up: first-call allocations
+        if onnx_models is not None:
+            analyze(load_radiograph(jobs[0].path), onnx_models)
         decode: dict[str, list[float]] = {}
         for _ in range(args.repeats):
             out = root / "seq"
@@ -110,6 +123,14 @@ def main() -> int:
                 seconds.setdefault(name, []).append(time.perf_counter() - tick)
                 assert all(o.error is None for o in outcomes), [o.error for o in outcomes if o.error]
                 print(f"round: sequential {took:.1f} s, {name} {seconds[name][-1]:.1f} s", flush=True)
+                if onnx_models is not None:
+                    tick = time.perf_counter()
+                    name = f"engine b{size} onnx t{args.onnx_threads}"
+                    (root / f"onnx{size}").mkdir(exist_ok=True)
+                    outcomes = run_local(jobs, root / f"onnx{size}", onnx_models, batch_size=size, threads=args.threads)
+                    seconds.setdefault(name, []).append(time.perf_counter() - tick)
+                    assert all(o.error is None for o in outcomes), [o.error for o in outcomes if o.error]
+                    print(f"round: {name} {seconds[name][-1]:.1f} s", flush=True)
             for count in [int(c) for c in args.ray_workers.split(",") if c]:
                 tick = time.perf_counter()
                 outcomes = run_ray(jobs, root / f"ray{count}", pack="rds-demo", seg_pack="lung-seg", device="cpu",
