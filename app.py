@@ -46,6 +46,18 @@ if __name__ != "__main__":  # imported once at server start by `streamlit run` (
 
     app = st.App(__file__, middleware=[Middleware(_ClosedEndpoints)])
 
+    import os
+    import threading
+
+    def _preload() -> None:
+        from pages._packs import preload
+
+        preload()
+
+    # Load the default packs while the server starts, not on the first visitor's click.
+    if os.environ.get("RDS_PRELOAD", "1") != "0":
+        threading.Thread(target=_preload, name="rds-preload", daemon=True).start()
+
 # Reader-study pages (another part of the project) join the menu once their files exist;
 # a kiosk shows only the public demo.
 STUDY_PAGES = (("pages/reader.py", "nav.reader"), ("pages/results.py", "nav.results"), ("pages/admin.py", "nav.admin"))

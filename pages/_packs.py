@@ -6,6 +6,7 @@ pack once per process); :func:`rds_core.pipeline.load_models` itself caches noth
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +14,17 @@ import streamlit as st
 
 from pages._messages import tr
 from pages._state import DemoSession, session
+from rds_core.classification import FoldEnsemble
+from rds_core.device import resolve_device
 from rds_core.errors import WeightPackError
 from rds_core.imaging import Radiograph
 from rds_core.models.packs import Manifest, default_pack_name, default_weights_dir, list_packs, read_manifest
-from rds_core.classification import FoldEnsemble
-from rds_core.device import resolve_device
 from rds_core.pipeline import Models, analyze
 from rds_core.segmentation import LungSegmenter
 
-__all__ = ["current_pack_dir", "current_seg_pack_dir", "models_for", "pack_is_simulated", "chosen_manifest",
+log = logging.getLogger("rds.app")
+
+__all__ = ["preload", "current_pack_dir", "current_seg_pack_dir", "models_for", "pack_is_simulated", "chosen_manifest",
            "pack_switch", "about_pack"]
 
 
@@ -71,6 +74,22 @@ def models_for(pack_dir: Path) -> Models:
     with st.spinner(tr("loading_models")):
         _warmed_up(str(pack_dir), seg_dir)
         return _assemble(str(pack_dir), seg_dir)
+
+
+def preload() -> None:
+    """Load and warm up the default packs into the app's cache (a thread started with the server).
+
+    A kiosk is started before its first visitor: paying the packs' load and torch's first-call
+    costs then keeps them off the first click. A click that comes first simply waits for the
+    same cached call (Streamlit runs one computation per cache key).
+    """
+    # Outside a script run Streamlit warns that there is no ScriptRunContext; here that is expected.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    try:
+        _warmed_up(str(default_weights_dir() / default_pack_name("classification")),
+                   str(default_weights_dir() / default_pack_name("segmentation")))
+    except Exception as exc:  # noqa: BLE001 - a missing pack is reported when a page needs it
+        log.warning("preloading the default packs failed: %s", type(exc).__name__)
 
 
 def pack_is_simulated(manifest: Manifest | None) -> bool:

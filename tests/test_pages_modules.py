@@ -27,3 +27,18 @@ def test_tr_reads_both_tables_in_the_session_language(monkeypatch: pytest.Monkey
     assert _messages.tr(study_key) == _i18n_study.t(study_key, "en")
     with pytest.raises(KeyError):
         _messages.tr("no.such.key")
+
+
+def test_preload_fills_the_apps_model_cache_before_any_click(weights_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pages import _packs
+
+    _packs._warmed_up.clear()
+    _packs._classifier.clear()
+    _packs._segmenter.clear()
+    _packs.preload()
+    calls = []
+    monkeypatch.setattr(_packs, "analyze", lambda *a, **k: calls.append(a))
+    pack = str(weights_env / "rds-demo")
+    seg = str(weights_env / "lung-seg")
+    assert _packs._warmed_up(pack, seg) is True and calls == [], "warm-up already done by the preload"
+    assert _packs._assemble(pack, seg).classifier is _packs._classifier(pack)
