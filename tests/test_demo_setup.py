@@ -71,13 +71,13 @@ def test_demo_setup_imports_with_hints_and_is_idempotent(demo_env: Path, tmp_pat
     demo_id = db.conn.execute("SELECT id FROM studies WHERE name = 'demo'").fetchone()[0]
     assert authenticate(db, code).study_id == demo_id
     hints = db.conn.execute(
-        "SELECT probability, fold_probabilities, spread, threshold, label, heatmap_png, pack_name FROM ai_hints"
+        "SELECT probability, fold_probabilities, spread, threshold, positive, heatmap_png, pack_name FROM ai_hints"
     ).fetchall()
     assert len(hints) == db["cases"].count == len(SUBSET)
-    for probability, folds, spread, threshold, label, heatmap, pack in hints:
+    for probability, folds, spread, threshold, positive, heatmap, pack in hints:
         folds = np.array(json.loads(folds))
         assert len(folds) == 5 and probability == pytest.approx(folds.mean()) and spread == pytest.approx(folds.std())
-        assert label == ("RDS" if probability >= threshold else "non-RDS") and pack == "rds-demo"
+        assert positive == int(probability >= threshold) and pack == "rds-demo"
         picture = Image.open(io.BytesIO(heatmap))
         assert picture.mode == "RGB" and max(picture.size) <= 768
         pixels = np.asarray(picture).reshape(-1, 3)
