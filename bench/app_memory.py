@@ -91,7 +91,7 @@ def real_app() -> dict[str, float]:
                 page.wait_for_timeout(1500)
             page.locator(".st-key-rds-gallery img").first.wait_for()
             page.locator(f".st-key-{sample.widget_key} button").click()
-            page.locator(".st-key-rds-result-end .rds-done").wait_for()
+            page.locator(".st-key-rds-result-end .rds-done").wait_for(state="attached")
             print(f"real app - {name}: analysed {sample.file}; server peak so far {_status_mb(pid, 'VmHWM'):.0f} MB",
                   flush=True)
             page.locator(".st-key-rds-back button").click()

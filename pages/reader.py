@@ -74,7 +74,7 @@ _STYLE = """
 
 # The page's keys, in the page's own document (st.html runs it there, not in a frame). A key
 # whose button is not ready yet (the previous step is still being saved, so the submit button
-# is still disabled) is retried for a few seconds, but only while the same read is on screen.
+# is still disabled) is retried for up to two minutes, but only while the same read is on screen.
 # A second click on submit while the first is being saved does nothing: the button is disabled
 # for a few seconds (the server is idempotent anyway).
 _KEYS = r"""<script>
@@ -111,7 +111,7 @@ _KEYS = r"""<script>
       const first = find();
       if (!first) return false;
       const read = readOf(first);
-      const deadline = Date.now() + 15000;
+      const deadline = Date.now() + 120000;  // a loaded server can take many seconds per rerun
       let clickedAt = 0;
       const attempt = () => {
         const el = find();
