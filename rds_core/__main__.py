@@ -59,7 +59,9 @@ def analyze_command(args: argparse.Namespace) -> int:
         if args.backend == "onnx":
             import torch
 
-            torch.set_num_threads(args.threads)  # the sessions take the engine's thread count
+            # The sessions take the thread count at creation: every core (measured 1.69x the eager
+            # CLI with two session threads on 2 cores, 1.47x with one; bench/RESULTS.md).
+            torch.set_num_threads(len(os.sched_getaffinity(0)))
         models = load_models(args.pack, args.seg_pack, args.device, args.backend)
     except (RdsError, ValueError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
