@@ -48,11 +48,12 @@ def test_score_does_not_care_how_the_film_was_turned(models, name: str) -> None:
 def test_devices_move_the_score_little_and_the_map_does_not_follow_them(models) -> None:
     changes, ratios = [], []
     rng = np.random.default_rng(4)
-    # The target is an average over films: every bundled raster sample, two random device sets each.
+    # The target is an average over films: every bundled raster sample, six random device sets
+    # each (66 draws; with 22 the mean's standard error, about 0.006, was wider than the margin).
     for name in sorted(p.name for p in SAMPLES.glob("*.png")):
         film = load_radiograph(SAMPLES / name)
         clean = analyze(film, models)
-        for _ in range(2):
+        for _ in range(6):
             pixels, coverage = draw_devices(film.pixels, rng)  # across the film, inside and outside the lungs
             result = analyze(_as_film(pixels, film), models)
             changes.append(abs(result.probability - clean.probability))
