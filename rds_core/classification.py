@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from rds_core.geometry import Box, Letterbox, letterbox, lung_box
-from rds_core.onnx_backend import BACKENDS, BackendError, FoldsWithCams, onnx_module
+from rds_core.models.cam import class_activation_map
 from rds_core.models.builders import build_network, load_state
 from rds_core.models.packs import Manifest, Preprocessing, open_pack
+from rds_core.onnx_backend import BACKENDS, BackendError, FoldsWithCams, onnx_module
 
 __all__ = ["FoldOutputs", "ModelInput", "FoldEnsemble", "has_cam_head", "prepare_input"]
 
@@ -161,8 +162,7 @@ class FoldEnsemble:
             features = network.forward_features(tensor)
             logits.append(network.forward_head(features).float()[:, 0])
             if with_cam and self.cam_from_features:
-                weight = network.get_classifier().weight[0].to(features.dtype)
-                cams.append(torch.einsum("c,nchw->nhw", weight, features).float())
+                cams.append(class_activation_map(network, features).float())
         probabilities = torch.sigmoid(torch.stack(logits, dim=1)).cpu().numpy()  # (films, folds)
         cam_array = torch.stack(cams, dim=1).cpu().numpy() if cams else None  # (films, folds, h, w)
         return [FoldOutputs(probabilities[i], None if cam_array is None else cam_array[i]) for i in range(len(inputs))]

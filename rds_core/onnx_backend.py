@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from rds_core.models.cam import class_activation_map
+
 __all__ = ["BACKENDS", "BackendError", "cache_dir", "OnnxModule", "FoldsWithCams", "onnx_module"]
 
 BACKENDS = ("torch", "onnx")
@@ -53,7 +55,7 @@ class FoldsWithCams(nn.Module):
         for network in self.networks:
             features = network.forward_features(images)
             logits.append(network.forward_head(features)[:, 0])
-            cams.append(torch.einsum("c,nchw->nhw", network.get_classifier().weight[0], features))
+            cams.append(class_activation_map(network, features))
         return torch.stack(logits, dim=1), torch.stack(cams, dim=1)
 
 

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rds_core.models.cam import class_activation_map
+
 __all__ = ["LogitsAndCam", "energy_loss", "strip_wrapper"]
 
 _PREFIX = "network."
@@ -42,8 +44,7 @@ class LogitsAndCam(nn.Module):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.network.forward_features(images)
         logits = self.network.forward_head(features)
-        weight = self.network.get_classifier().weight[0].to(features.dtype)
-        return logits, torch.einsum("c,nchw->nhw", weight, features)
+        return logits, class_activation_map(self.network, features)
 
 
 def strip_wrapper(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
